@@ -1,0 +1,30 @@
+# Small helpers shared by every target of the project.
+
+# Applies the language level, include paths, warnings and sanitizers of the project.
+function(seshook_configure_target target)
+    get_target_property(type ${target} TYPE)
+    target_compile_features(${target} PUBLIC cxx_std_20)
+    if(NOT type STREQUAL "EXECUTABLE")
+        target_include_directories(${target} PUBLIC
+            "${PROJECT_SOURCE_DIR}/include" "${PROJECT_SOURCE_DIR}/src")
+    endif()
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+    if(SESHOOK_WERROR)
+        target_compile_options(${target} PRIVATE -Werror)
+    endif()
+    if(SESHOOK_SANITIZE)
+        target_compile_options(${target} PUBLIC -fsanitize=address,undefined -fno-omit-frame-pointer)
+        target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+    endif()
+endfunction()
+
+# Adds a GoogleTest executable from the given sources, linked to the given libraries.
+function(seshook_add_test name)
+    cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+    add_executable(${name} ${ARG_SOURCES})
+    seshook_configure_target(${name})
+    target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}/tests")
+    target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest_main GTest::gmock)
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30
+        PROPERTIES ENVIRONMENT "SESHOOK_BINARY=$<TARGET_FILE:seshook>;SESHOOK_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()

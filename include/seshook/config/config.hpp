@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "seshook/config/config_error.hpp"
+#include "seshook/event/schema.hpp"
+
+namespace seshook {
+
+/// `[server]`: where and how the HTTP endpoint listens.
+struct server_config {
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8080;
+    std::string callback_path = "/callback";
+    unsigned io_threads = 0;  // 0: one per core
+    std::size_t max_connections = 10000;
+    std::size_t max_body_bytes = 1024 * 1024;
+    std::size_t max_header_bytes = 16 * 1024;
+    std::chrono::milliseconds request_timeout{10'000};
+    std::chrono::milliseconds idle_timeout{60'000};
+    std::chrono::milliseconds shutdown_grace{10'000};
+};
+
+/// `[schema]`: how strictly callbacks are validated.
+struct schema_config {
+    schema_mode mode = schema_mode::lenient;
+    schema_limits limits;
+};
+
+/// `[[sinks]]`: one sink; the keys of its type stay in `options` for the sink's factory.
+struct sink_config {
+    std::string type;
+    std::string name;
+    std::vector<std::string> events;  // empty: every event
+    std::size_t queue_capacity = 10000;
+    std::size_t index = 0;            // position in the file, for error messages
+    std::shared_ptr<const toml::table> options;  // the whole [[sinks]] table
+};
+
+/// The whole configuration of the daemon.
+struct config {
+    std::string source;  // the file it was read from, for messages
+    server_config server;
+    schema_config schema;
+    std::string log_level = "info";
+    std::filesystem::path rejects_path = "var/rejects.jsonl";
+    std::vector<sink_config> sinks;
+};
+
+/// Parses configuration text; `source` names it in errors. Throws config_error.
+config parse_config(std::string_view toml_text, std::string source);
+
+/// Reads and parses a configuration file, then applies SESHOOK_LISTEN from the environment when
+/// it is set. Throws config_error.
+config load_config(const std::filesystem::path& path);
+
+/// Splits "host:port", "[v6]:port" into the server's listen fields; throws config_error for
+/// `key` (named in the message) when it is not such an address.
+void parse_listen_address(std::string_view text, std::string_view source, std::string_view key,
+                          server_config& server);
+
+}  // namespace seshook

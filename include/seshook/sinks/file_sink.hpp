@@ -1,0 +1,26 @@
+#pragma once
+
+#include "seshook/sinks/sink.hpp"
+#include "seshook/support/rotating_file.hpp"
+
+namespace seshook {
+
+/// Appends each record as one JSON line to a file that rotates by size. The line is handed to
+/// the kernel (flushed) before the record counts as delivered, so a crash of seshook does not
+/// lose it; it reopens the file on SIGHUP for logrotate.
+class file_sink final : public sink {
+public:
+    file_sink(std::string name, std::vector<std::string> events, rotating_file::options file);
+
+protected:
+    void do_open() override;
+    delivery_outcome do_consume(const record& r, std::stop_token stop) override;
+    void do_flush() override;
+    void do_reopen() override;
+    void do_close() override;
+
+private:
+    rotating_file file_;
+};
+
+}  // namespace seshook
