@@ -1,0 +1,284 @@
+#include "seshook/config/config.hpp"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include "seshook/config/table_reader.hpp"
+#include "seshook/event/event_type.hpp"
+
+namespace seshook {
+namespace {
+
+constexpr std::int64_t kib = 1024;
+constexpr std::int64_t mib = 1024 * kib;
+constexpr std::int64_t gib = 1024 * mib;
+
+// The top-level keys of the file; anything else is a mistake.
+constexpr std::array<std::string_view, 5> top_level_keys{"server", "log", "schema", "rejects",
+                                                         "sinks"};
+
+const std::vector<std::string> log_levels{"trace", "debug", "info",    "warn",
+                                          "error", "critical", "off"};
+
+config_error key_error(std::string_view source, std::string_view key, std::string_view message) {
+    std::string text(source);
+    text += ": ";
+    text += key;
+    text += ": ";
+    text += message;
+    return config_error(text);
+}
+
+bool is_ipv4(const std::string& host) {
+    in_addr address{};
+    return inet_pton(AF_INET, host.c_str(), &address) == 1;
+}
+
+bool is_ipv6(const std::string& host) {
+    in6_addr address{};
+    return inet_pton(AF_INET6, host.c_str(), &address) == 1;
+}
+
+// A callback path is compared with the request target as it comes, so it must be a plain path.
+// NOTE: the message never repeats the path: operators put their secret in it.
+void check_callback_path(const std::string& path, table_reader& reader) {
+    if (path.empty() || path.front() != '/') {
+        throw reader.error("callback_path", "must start with \"/\"");
+    }
+    if (path == "/healthz") {
+        throw reader.error("callback_path", "\"/healthz\" is reserved for the health check");
+    }
+    for (const char c : path) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte <= 0x20 || byte == 0x7f || c == '?' || c == '#') {
+            throw reader.error("callback_path",
+                               "must be a path without spaces, control characters, '?' or '#'");
+        }
+    }
+}
+
+void read_server(const toml::table& table, const std::string& source, server_config& server) {
+    table_reader reader(table, source, "server");
+    if (auto listen = reader.optional_string("listen")) {
+        parse_listen_address(*listen, source, reader.full_key("listen"), server);
+    }
+    server.callback_path = reader.string_or("callback_path", server.callback_path);
+    check_callback_path(server.callback_path, reader);
+    server.io_threads = static_cast<unsigned>(reader.integer_or("io_threads", server.io_threads, 0, 256));
+    server.max_connections = static_cast<std::size_t>(
+        reader.integer_or("max_connections", static_cast<std::int64_t>(server.max_connections), 1,
+                          1'000'000));
+    server.max_body_bytes = static_cast<std::size_t>(reader.integer_or(
+        "max_body_bytes", static_cast<std::int64_t>(server.max_body_bytes), 1, gib));
+    server.max_header_bytes = static_cast<std::size_t>(reader.integer_or(
+        "max_header_bytes", static_cast<std::int64_t>(server.max_header_bytes), 1, mib));
+    server.request_timeout = reader.duration_or("request_timeout", server.request_timeout);
+    server.idle_timeout = reader.duration_or("idle_timeout", server.idle_timeout);
+    server.shutdown_grace = reader.duration_or("shutdown_grace", server.shutdown_grace);
+    reader.finish();
+}
+
+void read_log(const toml::table& table, const std::string& source, config& cfg) {
+    table_reader reader(table, source, "log");
+    cfg.log_level = reader.choice_or("level", cfg.log_level, log_levels);
+    reader.finish();
+}
+
+void read_schema(const toml::table& table, const std::string& source, schema_config& schema) {
+    table_reader reader(table, source, "schema");
+    const std::string mode = reader.choice_or(
+        "mode", schema.mode == schema_mode::strict ? "strict" : "lenient", {"lenient", "strict"});
+    schema.mode = mode == "strict" ? schema_mode::strict : schema_mode::lenient;
+    schema.limits.max_depth = static_cast<std::size_t>(reader.integer_or(
+        "max_depth", static_cast<std::int64_t>(schema.limits.max_depth), 1, 1000));
+    schema.limits.max_batch = static_cast<std::size_t>(reader.integer_or(
+        "max_batch", static_cast<std::int64_t>(schema.limits.max_batch), 1, 1'000'000));
+    reader.finish();
+}
+
+void read_rejects(const toml::table& table, const std::string& source, config& cfg) {
+    table_reader reader(table, source, "rejects");
+    const std::string path = reader.string_or("path", cfg.rejects_path.string());
+    if (path.empty()) throw reader.error("path", "must not be empty");
+    cfg.rejects_path = path;
+    reader.finish();
+}
+
+// A sink's name appears in logs, counters and the default dead-letter file name, so it is kept
+// to characters that are safe in all three.
+bool is_valid_sink_name(std::string_view name) {
+    if (name.empty() || name.size() > 64) return false;
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '-' || c == '_' || c == '.';
+        if (!ok) return false;
+    }
+    return name != "." && name != "..";
+}
+
+// Lists the event names seshook knows, in the order of their eventids.
+std::string known_events_text() {
+    std::string text;
+    for (std::int64_t id = 1; const auto type = event_type_from_id(id); ++id) {
+        if (!text.empty()) text += ", ";
+        text += to_string(*type);
+    }
+    return text;
+}
+
+// Reads the keys every sink has; the keys of its type are left for the sink's factory.
+sink_config read_sink(const toml::table& table, const std::string& source, std::size_t index) {
+    sink_config sink;
+    sink.index = index;
+    table_reader reader(table, source, "sinks[" + std::to_string(index) + "]");
+
+    // Type and name.
+    sink.type = reader.required_string("type");
+    if (sink.type.empty()) throw reader.error("type", "must not be empty");
+    sink.name = reader.required_string("name");
+    if (!is_valid_sink_name(sink.name)) {
+        throw reader.error("name", "must be 1 to 64 letters, digits, '-', '_' or '.', got \"" +
+                                       sink.name + "\"");
+    }
+
+    // The event filter: only names seshook knows, since a typo would silently match nothing.
+    sink.events = reader.string_list_or("events", {});
+    if (table.contains("events") && sink.events.empty()) {
+        throw reader.error("events",
+                           "must name at least one event; leave it out to take every event");
+    }
+    for (std::size_t i = 0; i < sink.events.size(); ++i) {
+        if (!event_type_from_name(sink.events[i])) {
+            throw key_error(source, reader.full_key("events") + "[" + std::to_string(i) + "]",
+                            "unknown event \"" + sink.events[i] + "\"; known events are " +
+                                known_events_text());
+        }
+    }
+
+    sink.queue_capacity = static_cast<std::size_t>(reader.integer_or(
+        "queue_capacity", static_cast<std::int64_t>(sink.queue_capacity), 1, 10'000'000));
+    sink.options = std::make_shared<const toml::table>(table);
+    return sink;
+}
+
+void read_sinks(const toml::node& node, const std::string& source, config& cfg) {
+    const auto* array = node.as_array();
+    if (array == nullptr || !array->is_array_of_tables()) {
+        throw key_error(source, "sinks", "expected an array of tables, written [[sinks]]");
+    }
+
+    std::map<std::string, std::size_t, std::less<>> names;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        sink_config sink = read_sink(*array->get(i)->as_table(), source, i);
+        const auto [previous, inserted] = names.emplace(sink.name, i);
+        if (!inserted) {
+            throw key_error(source, "sinks[" + std::to_string(i) + "].name",
+                            "\"" + sink.name + "\" is already the name of sinks[" +
+                                std::to_string(previous->second) + "]");
+        }
+        cfg.sinks.push_back(std::move(sink));
+    }
+}
+
+toml::table parse_toml(std::string_view text, const std::string& source) {
+    try {
+        return toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream message;
+        message << source << ": line " << e.source().begin.line << ", column "
+                << e.source().begin.column << ": " << e.description();
+        throw config_error(message.str());
+    }
+}
+
+}  // namespace
+
+void parse_listen_address(std::string_view text, std::string_view source, std::string_view key,
+                          server_config& server) {
+    const auto fail = [&] {
+        return key_error(source, key,
+                         "expected an IP address and port such as \"127.0.0.1:8080\" or "
+                         "\"[::1]:8080\", got \"" + std::string(text) + "\"");
+    };
+
+    // Split at the last colon; an IPv6 address must be in brackets to tell its colons apart.
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) throw fail();
+    std::string host(text.substr(0, colon));
+    const std::string_view port_text = text.substr(colon + 1);
+    bool v6 = false;
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+        v6 = true;
+    }
+    if (v6 ? !is_ipv6(host) : !is_ipv4(host)) throw fail();
+
+    // The port: digits only, at most 65535; 0 lets the system choose (tests).
+    unsigned port = 0;
+    const char* end = port_text.data() + port_text.size();
+    const auto [stop, ec] = std::from_chars(port_text.data(), end, port);
+    if (port_text.empty() || ec != std::errc{} || stop != end || port > 65535) throw fail();
+
+    server.listen_host = std::move(host);
+    server.listen_port = static_cast<std::uint16_t>(port);
+}
+
+config parse_config(std::string_view toml_text, std::string source) {
+    const toml::table root = parse_toml(toml_text, source);
+    config cfg;
+    cfg.source = source;
+
+    // Refuse unknown top-level keys first: a misspelt table name would otherwise hide its keys.
+    table_reader reader(root, source, "");
+    for (const auto& [key, value] : root) {
+        bool known = false;
+        for (const auto name : top_level_keys) known = known || key.str() == name;
+        if (!known) throw reader.error(key.str(), "unknown key");
+    }
+
+    // Then each section, whose own reader refuses its unknown keys.
+    if (const auto* table = reader.optional_table("server")) read_server(*table, source, cfg.server);
+    if (const auto* table = reader.optional_table("log")) read_log(*table, source, cfg);
+    if (const auto* table = reader.optional_table("schema")) read_schema(*table, source, cfg.schema);
+    if (const auto* table = reader.optional_table("rejects")) read_rejects(*table, source, cfg);
+    if (const auto* node = root.get("sinks")) read_sinks(*node, source, cfg);
+    return cfg;
+}
+
+config load_config(const std::filesystem::path& path) {
+    const std::string source = path.string();
+
+    // Read the whole file, naming it when that fails.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw config_error(source + ": cannot read: it is a directory");
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        throw config_error(source + ": cannot read: " + std::generic_category().message(errno));
+    }
+    const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    if (file.bad()) {
+        throw config_error(source + ": cannot read: " + std::generic_category().message(errno));
+    }
+    config cfg = parse_config(text, source);
+
+    // The environment wins over the file, so that a container can move the port.
+    // NOTE: an empty value counts as unset, as container tools write it for "no value".
+    if (const char* listen = std::getenv("SESHOOK_LISTEN"); listen != nullptr && *listen != 0) {
+        parse_listen_address(listen, "environment", "SESHOOK_LISTEN", cfg.server);
+    }
+    return cfg;
+}
+
+}  // namespace seshook

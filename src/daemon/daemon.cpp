@@ -1,0 +1,162 @@
+#include "seshook/daemon/daemon.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "seshook/http/server.hpp"
+#include "seshook/sinks/dispatcher.hpp"
+#include "seshook/sinks/rejects_store.hpp"
+#include "seshook/sinks/sink_registry.hpp"
+
+namespace seshook {
+
+namespace net = boost::asio;
+using std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto drain_poll_interval = std::chrono::milliseconds(20);
+
+unsigned io_thread_count(const server_config& server) {
+    if (server.io_threads > 0) return server.io_threads;
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Ends the I/O loop once every connection has closed or the deadline has passed.
+void stop_when_drained(net::io_context& io, net::steady_timer& timer, server& srv,
+                       steady_clock::time_point deadline) {
+    if (srv.open_connections() == 0 || steady_clock::now() >= deadline) {
+        if (srv.open_connections() > 0) {
+            spdlog::warn("[daemon] {} connections still open at the end of the grace period",
+                         srv.open_connections());
+        }
+        io.stop();
+        return;
+    }
+    timer.expires_after(drain_poll_interval);
+    timer.async_wait([&io, &timer, &srv, deadline](const boost::system::error_code& ec) {
+        if (!ec) stop_when_drained(io, timer, srv, deadline);
+    });
+}
+
+void log_effective_config(const config& cfg, const server& srv, unsigned threads) {
+    const auto bound = srv.local_endpoint();
+    spdlog::info("[server] listening on {}:{} path {} ({} I/O threads, schema {})",
+                 bound.address().to_string(), bound.port(), cfg.server.callback_path, threads,
+                 cfg.schema.mode == schema_mode::strict ? "strict" : "lenient");
+    spdlog::info("[server] limits: body {} bytes, head {} bytes, request timeout {} ms, idle "
+                 "timeout {} ms, {} connections",
+                 cfg.server.max_body_bytes, cfg.server.max_header_bytes,
+                 cfg.server.request_timeout.count(), cfg.server.idle_timeout.count(),
+                 cfg.server.max_connections);
+    for (const auto& s : cfg.sinks) {
+        spdlog::info("[sinks] {} '{}' ({} events, queue {})", s.type, s.name,
+                     s.events.empty() ? std::string("all") : fmt::format("{}", s.events.size()),
+                     s.queue_capacity);
+    }
+    spdlog::info("[rejects] keeping refused bodies in {}", cfg.rejects_path.string());
+}
+
+}  // namespace
+
+void set_up_logging(const std::string& level) {
+    auto logger = spdlog::stderr_color_mt("seshook");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(level));
+    spdlog::flush_on(spdlog::level::info);
+}
+
+int run_daemon(const config& cfg) {
+    // Open where refused and undeliverable bodies go, before anything can be refused.
+    rejects_store rejects(cfg.rejects_path);
+    try {
+        rejects.start();
+    } catch (const std::exception& e) {
+        spdlog::critical("[rejects] cannot open {}: {}", cfg.rejects_path.string(), e.what());
+        return 1;
+    }
+
+    // Build and open the sinks; what one cannot take goes to the rejects file.
+    dispatcher sinks(make_sinks(cfg), [&rejects](const record& r, std::string_view sink_name,
+                                                 std::string_view why) {
+        rejects.keep(why, fmt::format("sink '{}' did not take event {}", sink_name, r.event.id),
+                     r.peer, r.event.raw);
+    });
+    for (const auto& s : cfg.sinks) sinks.set_queue_capacity(s.name, s.queue_capacity);
+    try {
+        sinks.start();
+    } catch (const std::exception& e) {
+        spdlog::critical("[sinks] cannot start: {}", e.what());
+        rejects.stop();
+        return 1;
+    }
+
+    // Listen.
+    const unsigned threads = io_thread_count(cfg.server);
+    net::io_context io(static_cast<int>(threads));
+    callback_handler handler(cfg.server, cfg.schema, sinks, rejects);
+    server srv(io, cfg.server, handler);
+    try {
+        srv.start();
+    } catch (const std::exception& e) {
+        spdlog::critical("[server] {}", e.what());
+        sinks.stop(cfg.server.shutdown_grace);
+        rejects.stop();
+        return 1;
+    }
+    log_effective_config(cfg, srv, threads);
+
+    // SIGHUP reopens files; SIGTERM and SIGINT begin a graceful stop.
+    const auto stop_deadline = std::make_shared<steady_clock::time_point>();
+    net::steady_timer drain_timer(io);
+    net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int signal_number) {
+            if (ec) return;
+            if (signal_number == SIGHUP) {
+                spdlog::info("[daemon] SIGHUP: reopening files");
+                sinks.reopen();
+                rejects.reopen();
+                signals.async_wait(on_signal);
+                return;
+            }
+            spdlog::info("[daemon] signal {}: stopping (grace {} ms)", signal_number,
+                         cfg.server.shutdown_grace.count());
+            *stop_deadline = steady_clock::now() + cfg.server.shutdown_grace;
+            srv.stop();
+            signals.cancel();
+            stop_when_drained(io, drain_timer, srv, *stop_deadline);
+        };
+    signals.async_wait(on_signal);
+
+    // Serve on every I/O thread until the stop completes.
+    std::vector<std::thread> pool;
+    pool.reserve(threads - 1);
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : pool) t.join();
+
+    // Let the sinks drain in what is left of the grace period; what remains is kept.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::max(*stop_deadline - steady_clock::now(), steady_clock::duration::zero()));
+    const bool drained = sinks.stop(left);
+    rejects.stop();
+    const auto& c = handler.counters();
+    spdlog::info("[daemon] stopped: {} events accepted in {} requests, {} requests rejected{}",
+                 c.events_accepted.load(), c.requests_accepted.load(),
+                 c.requests_rejected.load(),
+                 drained ? "" : "; undrained events were kept in the rejects file");
+    return 0;
+}
+
+}  // namespace seshook

@@ -1,0 +1,83 @@
+#include "http/listener.hpp"
+
+#include <system_error>
+
+#include <boost/asio/strand.hpp>
+#include <spdlog/spdlog.h>
+
+#include "seshook/support/error_reporter.hpp"
+
+namespace seshook {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using net::ip::tcp;
+
+listener::listener(net::io_context& io, const server_config& config, callback_handler& handler)
+    : io_(io),
+      acceptor_(net::make_strand(io)),
+      config_(config),
+      handler_(handler),
+      registry_(std::make_shared<session_registry>()) {}
+
+void listener::open() {
+    // Resolve the configured address; only numeric addresses are taken, no DNS at start.
+    beast::error_code ec;
+    const auto address = net::ip::make_address(config_.listen_host, ec);
+    const std::string where = config_.listen_host + ":" + std::to_string(config_.listen_port);
+    if (ec) throw std::system_error(ec, "listen address " + where);
+    const tcp::endpoint endpoint(address, config_.listen_port);
+
+    // Open, bind and listen, naming the address in any failure.
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) throw std::system_error(ec, "cannot listen on " + where);
+}
+
+void listener::start() { do_accept(); }
+
+void listener::stop() {
+    // Close the acceptor on its strand; then let every session finish.
+    stopped_ = true;
+    net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+        beast::error_code ignored;
+        self->acceptor_.close(ignored);
+    });
+    registry_->shut_down_all();
+}
+
+tcp::endpoint listener::local_endpoint() const {
+    beast::error_code ec;
+    return acceptor_.local_endpoint(ec);
+}
+
+void listener::do_accept() {
+    // Each connection gets its own strand, so its handlers never run concurrently.
+    acceptor_.async_accept(net::make_strand(io_),
+                           beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+}
+
+void listener::on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || stopped_) return;
+    if (ec) {
+        // Running out of descriptors must not end the accept loop; it is reported and retried.
+        static error_reporter accept_errors("listener");
+        accept_errors.report("accept failed: " + ec.message());
+        return do_accept();
+    }
+
+    // Past the connection limit, the client is told so and the connection closed.
+    const bool overloaded = registry_->size() >= config_.max_connections;
+    if (overloaded) {
+        static error_reporter overload_warnings("listener");
+        overload_warnings.report("connection limit reached (" +
+                                 std::to_string(config_.max_connections) +
+                                 "), answering 503");
+    }
+    std::make_shared<session>(std::move(socket), config_, handler_, registry_, overloaded)->start();
+    do_accept();
+}
+
+}  // namespace seshook

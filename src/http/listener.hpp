@@ -1,0 +1,45 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include "seshook/config/config.hpp"
+#include "seshook/http/callback_handler.hpp"
+#include "http/session.hpp"
+
+namespace seshook {
+
+/// Accepts connections on one address and starts a session for each on its own strand.
+class listener : public std::enable_shared_from_this<listener> {
+public:
+    listener(boost::asio::io_context& io, const server_config& config, callback_handler& handler);
+
+    /// Opens, binds and listens; throws std::system_error naming the address.
+    void open();
+
+    /// Starts the accept loop.
+    void start();
+
+    /// Closes the acceptor and asks every session to finish.
+    void stop();
+
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    std::size_t open_connections() const { return registry_->size(); }
+
+private:
+    void do_accept();
+    void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
+
+    boost::asio::io_context& io_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    const server_config& config_;
+    callback_handler& handler_;
+    std::shared_ptr<session_registry> registry_;
+    std::atomic<bool> stopped_{false};
+};
+
+}  // namespace seshook

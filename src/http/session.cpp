@@ -1,0 +1,265 @@
+#include "http/session.hpp"
+
+#include <atomic>
+#include <utility>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace seshook {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+std::atomic<std::uint64_t> next_session_id{1};
+
+constexpr std::size_t first_read_size = 4096;
+
+bool is_http_error(const beast::error_code& ec) {
+    return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+}  // namespace
+
+void session_registry::add(std::uint64_t id, const std::shared_ptr<session>& s) {
+    std::lock_guard lock(mutex_);
+    sessions_.emplace(id, s);
+}
+
+void session_registry::remove(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(id);
+}
+
+void session_registry::shut_down_all() {
+    // Collect the live ones first so that no session runs under the registry's lock.
+    std::vector<std::shared_ptr<session>> live;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, weak] : sessions_) {
+            if (auto s = weak.lock()) live.push_back(std::move(s));
+        }
+    }
+    for (auto& s : live) s->shut_down();
+}
+
+std::size_t session_registry::size() const {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+session::session(net::ip::tcp::socket socket, const server_config& config,
+                 callback_handler& handler, std::shared_ptr<session_registry> registry,
+                 bool overloaded)
+    : stream_(std::move(socket)),
+      config_(config),
+      handler_(handler),
+      registry_(std::move(registry)),
+      id_(next_session_id.fetch_add(1, std::memory_order_relaxed)),
+      overloaded_(overloaded) {
+    beast::error_code ec;
+    const auto remote = stream_.socket().remote_endpoint(ec);
+    peer_ = ec ? "unknown" : remote.address().to_string();
+}
+
+session::~session() { registry_->remove(id_); }
+
+void session::start() {
+    registry_->add(id_, shared_from_this());
+    SPDLOG_TRACE("[session:{}] connected from {}", id_, peer_);
+
+    // Run on the connection's strand from here on.
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+        if (self->overloaded_) {
+            self->do_write(http_answer{503, R"({"error":"overloaded","detail":"too many connections"})", "", true});
+            return;
+        }
+        self->do_wait_for_request();
+    });
+}
+
+void session::shut_down() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+        self->shutting_down_ = true;
+
+        // An idle connection closes now; one mid-request closes after its answer.
+        if (self->phase_ == phase::waiting) self->stream_.cancel();
+    });
+}
+
+void session::do_wait_for_request() {
+    // Pipelined bytes already buffered start the next request at once.
+    if (buffer_.size() > 0) return do_read_header();
+    if (shutting_down_) return do_close();
+
+    // Wait for the first bytes of the next request, under the idle keep-alive timeout.
+    phase_ = phase::waiting;
+    stream_.expires_after(config_.idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(first_read_size),
+        beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
+}
+
+void session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
+    buffer_.commit(bytes);
+
+    // The client went away, stayed idle too long, or we are shutting down: all end quietly.
+    if (ec == net::error::eof || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+        SPDLOG_TRACE("[session:{}] closing idle connection: {}", id_, ec.message());
+        return do_close();
+    }
+    if (ec) {
+        spdlog::debug("[session:{}] read failed: {}", id_, ec.message());
+        return do_close();
+    }
+    do_read_header();
+}
+
+void session::do_read_header() {
+    // Fresh parser for every request, with the configured limits.
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(config_.max_header_bytes));
+    parser_->body_limit(config_.max_body_bytes);
+
+    // One deadline covers the whole request, head and body, so a trickling client is cut off.
+    phase_ = phase::reading;
+    stream_.expires_after(config_.request_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+}
+
+void session::on_read_header(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_failed(ec);
+
+    // A client that asked before sending its body gets the go-ahead; the size was checked
+    // against the body limit when the head was parsed.
+    const auto& request = parser_->get();
+    const bool wants_continue =
+        beast::iequals(request[http::field::expect], "100-continue") && !parser_->is_done();
+    if (!wants_continue) return do_read_body();
+
+    static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
+                     [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+                         if (write_ec) return self->do_close();
+                         self->do_read_body();
+                     });
+}
+
+void session::do_read_body() {
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_read_body, shared_from_this()));
+}
+
+void session::on_read_body(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_failed(ec);
+
+    // Answer the complete request.
+    phase_ = phase::answering;
+    auto request = parser_->release();
+    parser_.reset();
+    SPDLOG_TRACE("[session:{}] {} request of {} bytes", id_, std::string(request.method_string()),
+                 request.body().size());
+    http_answer answer =
+        handler_.handle(request.method(), request.target(), request.body(), peer_);
+
+    // HTTP/1.0 without keep-alive and `Connection: close` end the connection after the answer.
+    if (!request.keep_alive()) answer.close = true;
+    if (request.method() == http::verb::head) answer.body.clear();
+    do_write(std::move(answer));
+}
+
+void session::on_read_failed(beast::error_code ec) {
+    // Harmless endings first: shutdown, or the peer closing mid-request (it got no answer, so
+    // Tencent retries it).
+    if (ec == net::error::operation_aborted) return do_close();
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec == net::error::eof || ec == net::error::connection_reset) {
+        spdlog::debug("[session:{}] peer {} closed the connection mid-request", id_, peer_);
+        return do_close();
+    }
+    if (ec == beast::error::timeout) {
+        spdlog::warn("[session:{}] request from {} not complete within {} ms, connection cut", id_,
+                     peer_, config_.request_timeout.count());
+        return do_close();
+    }
+
+    // Requests that cannot be read whole get an answer saying why, then the connection closes:
+    // after a framing error the next request's start cannot be found reliably.
+    phase_ = phase::answering;
+    if (ec == http::error::body_limit) {
+        return do_write(handler_.refuse_unreadable(
+            413, "body_too_large",
+            "body exceeds max_body_bytes (" + std::to_string(config_.max_body_bytes) + ")", peer_,
+            parser_->get().body()));
+    }
+    if (ec == http::error::header_limit) {
+        return do_write(handler_.refuse_unreadable(
+            431, "header_too_large",
+            "request head exceeds max_header_bytes (" + std::to_string(config_.max_header_bytes) +
+                ")",
+            peer_, ""));
+    }
+    if (is_http_error(ec)) {
+        return do_write(handler_.refuse_unreadable(400, "malformed_request",
+                                                   "malformed HTTP request: " + ec.message(), peer_,
+                                                   parser_->get().body()));
+    }
+
+    // Anything else is a network failure of this one connection.
+    spdlog::debug("[session:{}] read failed: {}", id_, ec.message());
+    do_close();
+}
+
+void session::do_write(http_answer answer) {
+    // Build the response.
+    response_ = {};
+    response_.version(11);
+    response_.result(answer.status);
+    response_.set(http::field::server, "seshook");
+    response_.set(http::field::content_type, "application/json");
+    if (!answer.allow.empty()) response_.set(http::field::allow, answer.allow);
+    const bool close = answer.close || shutting_down_;
+    response_.keep_alive(!close);
+    response_.body() = std::move(answer.body);
+    response_.prepare_payload();
+
+    // Send it under the request deadline, so a client that stops reading is cut off too.
+    phase_ = phase::answering;
+    stream_.expires_after(config_.request_timeout);
+    http::async_write(stream_, response_,
+                      beast::bind_front_handler(&session::on_write, shared_from_this(), close));
+}
+
+void session::on_write(bool close, beast::error_code ec, std::size_t) {
+    if (ec) {
+        spdlog::debug("[session:{}] write failed: {}", id_, ec.message());
+        return do_close();
+    }
+    if (close || shutting_down_) return do_close();
+
+    // Keep the connection for the next request.
+    do_wait_for_request();
+}
+
+void session::do_close() {
+    if (phase_ == phase::closed) return;
+    phase_ = phase::closed;
+
+    // Half-close so the client reads the answer before the connection goes away.
+    beast::error_code ignored;
+    stream_.expires_never();
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    SPDLOG_TRACE("[session:{}] closed", id_);
+}
+
+}  // namespace seshook

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "seshook/config/config.hpp"
+#include "seshook/http/callback_handler.hpp"
+
+namespace seshook {
+
+class session;
+
+/// The live sessions of a server, so that a graceful stop can reach each of them.
+class session_registry {
+public:
+    void add(std::uint64_t id, const std::shared_ptr<session>& s);
+    void remove(std::uint64_t id);
+
+    /// Asks every live session to finish its current request and close.
+    void shut_down_all();
+
+    std::size_t size() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::uint64_t, std::weak_ptr<session>> sessions_;
+};
+
+/// One client connection: reads requests one after the other (keep-alive, pipelining), hands
+/// each to the callback handler and writes its answer. All its work runs on its own strand.
+class session : public std::enable_shared_from_this<session> {
+public:
+    /// `overloaded`: the connection limit is reached; the session only answers 503 and closes.
+    session(boost::asio::ip::tcp::socket socket, const server_config& config,
+            callback_handler& handler, std::shared_ptr<session_registry> registry,
+            bool overloaded);
+    ~session();
+
+    /// Starts serving the connection.
+    void start();
+
+    /// Finishes the request in progress, if any, then closes; closes at once when idle.
+    void shut_down();
+
+private:
+    enum class phase { waiting, reading, answering, closed };
+
+    void do_wait_for_request();
+    void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
+    void do_read_header();
+    void on_read_header(boost::beast::error_code ec, std::size_t bytes);
+    void do_read_body();
+    void on_read_body(boost::beast::error_code ec, std::size_t bytes);
+    void on_read_failed(boost::beast::error_code ec);
+    void do_write(http_answer answer);
+    void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
+    void do_close();
+
+    boost::beast::tcp_stream stream_;
+    boost::beast::flat_buffer buffer_;
+    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    boost::beast::http::response<boost::beast::http::string_body> response_;
+    const server_config& config_;
+    callback_handler& handler_;
+    std::shared_ptr<session_registry> registry_;
+    std::uint64_t id_;
+    std::string peer_;
+    phase phase_ = phase::waiting;
+    bool overloaded_;
+    bool shutting_down_ = false;
+};
+
+}  // namespace seshook

@@ -1,0 +1,454 @@
+#include "seshook/sinks/http_client.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
+#include <utility>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
+
+namespace seshook {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+// A downstream answer is only read for its status and the start of its body, so a large body
+// is cut off rather than buffered.
+constexpr std::size_t max_response_body = 64 * 1024;
+constexpr std::size_t kept_body_bytes = 512;
+
+std::string lowercase(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+    unsigned value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc{} || ptr != end || value == 0 || value > 65535) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(value);
+}
+
+// Accepts the characters of a DNS name or an IPv4 address; anything else (spaces, controls,
+// percent escapes) is refused rather than sent to the resolver.
+bool valid_host_name(std::string_view host) {
+    return !host.empty() && std::all_of(host.begin(), host.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_';
+    });
+}
+
+// The target goes into the request line as it is, so it must not contain spaces or controls.
+bool valid_target(std::string_view target) {
+    return std::none_of(target.begin(), target.end(),
+                        [](unsigned char c) { return c <= 0x20 || c == 0x7f; });
+}
+
+// A header name or value with a line break or NUL would let it forge further headers.
+bool forges_headers(std::string_view text) {
+    return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+bool is_ip_literal(const std::string& host) {
+    error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+std::string describe(std::string_view step, const error_code& ec) {
+    std::string message = ec.message();
+    if (!message.empty()) {
+        message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
+    }
+    return std::string(step) + ": " + message;
+}
+
+}  // namespace
+
+std::optional<http_url> http_url::parse(std::string_view text) {
+    http_url url;
+
+    // Scheme, compared without case.
+    const auto scheme_end = text.find("://");
+    if (scheme_end == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const auto scheme = lowercase(text.substr(0, scheme_end));
+    if (scheme == "https") {
+        url.tls = true;
+    } else if (scheme != "http") {
+        return std::nullopt;
+    }
+
+    // The fragment never goes to the server.
+    auto rest = text.substr(scheme_end + 3);
+    rest = rest.substr(0, rest.find('#'));
+
+    // Authority, up to the path or the query; credentials in the URL are refused.
+    const auto authority_end = rest.find_first_of("/?");
+    const auto authority = rest.substr(0, authority_end);
+    const auto target =
+        authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
+    if (authority.find('@') != std::string_view::npos) {
+        return std::nullopt;
+    }
+
+    // Host, bracketed when it is an IPv6 address, then an optional port.
+    std::optional<std::string_view> port_text;
+    if (authority.starts_with('[')) {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            return std::nullopt;
+        }
+        url.host = std::string(authority.substr(1, close - 1));
+        error_code ec;
+        asio::ip::make_address_v6(url.host, ec);
+        if (ec) {
+            return std::nullopt;
+        }
+        const auto after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') {
+                return std::nullopt;
+            }
+            port_text = after.substr(1);
+        }
+    } else {
+        const auto colon = authority.find(':');
+        url.host = std::string(authority.substr(0, colon));
+        if (!valid_host_name(url.host)) {
+            return std::nullopt;
+        }
+        if (colon != std::string_view::npos) {
+            port_text = authority.substr(colon + 1);
+        }
+    }
+    url.port = url.tls ? 443 : 80;
+    if (port_text) {
+        const auto port = parse_port(*port_text);
+        if (!port) {
+            return std::nullopt;
+        }
+        url.port = *port;
+    }
+
+    // Path and query, "/" when there is none.
+    if (!valid_target(target)) {
+        return std::nullopt;
+    }
+    url.target = target.empty() ? "/" : std::string(target);
+    if (url.target.front() == '?') {
+        url.target.insert(0, 1, '/');
+    }
+    return url;
+}
+
+struct http_client::impl {
+    using request = http::request<http::string_body>;
+
+    /// The result of one try on one connection.
+    struct attempt_result {
+        http_exchange exchange;
+        bool before_response = false;  // failed before a single byte of the answer arrived
+    };
+
+    impl(http_url u, bool verify) : url(std::move(u)), verify_tls(verify) {
+        const bool ipv6 = url.host.find(':') != std::string::npos;
+        host_header = ipv6 ? "[" + url.host + "]" : url.host;
+        if (url.port != (url.tls ? 443 : 80)) {
+            host_header += ":" + std::to_string(url.port);
+        }
+        if (url.tls) {
+            tls_context.emplace(ssl::context::tls_client);
+            if (verify_tls) {
+                tls_context->set_default_verify_paths();
+                tls_context->set_verify_mode(ssl::verify_peer);
+            } else {
+                tls_context->set_verify_mode(ssl::verify_none);
+            }
+        }
+    }
+
+    ~impl() { drop_connection(); }
+
+    beast::tcp_stream& lowest_layer() {
+        return secure ? beast::get_lowest_layer(*secure) : *plain;
+    }
+
+    /// Runs the io_context until `done` is set, aborting the pending operation at the deadline.
+    error_code wait(std::optional<error_code>& done) {
+        ioc.restart();
+        while (!done) {
+            if (ioc.run_one_until(deadline) == 0 && !done) {
+                // NOTE: run_one_until returns 0 only at the deadline here, because the pending
+                // operation keeps the io_context busy until its handler ran.
+                timed_out = true;
+                abort_io();
+                while (!done) {
+                    ioc.run_one();
+                }
+            }
+        }
+        return *done;
+    }
+
+    /// Cancels whatever is pending; the connection is unusable afterwards.
+    void abort_io() noexcept {
+        resolver.cancel();
+        if (plain || secure) {
+            error_code ignored;
+            lowest_layer().socket().close(ignored);
+        }
+        connected = false;
+    }
+
+    /// Runs on the io_context when the caller's stop token is requested.
+    void on_stop() noexcept {
+        if (!exchange_active) {
+            return;
+        }
+        stopped = true;
+        abort_io();
+    }
+
+    void drop_connection() noexcept {
+        if (plain || secure) {
+            error_code ignored;
+            lowest_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+            lowest_layer().socket().close(ignored);
+        }
+        secure.reset();
+        plain.reset();
+        buffer.clear();
+        connected = false;
+    }
+
+    /// Describes a failed step, saying when the deadline or the stop token ended it.
+    std::string failure(std::string_view step, const error_code& ec) const {
+        if (stopped) {
+            return std::string(step) + ": stopped";
+        }
+        if (timed_out) {
+            return std::string(step) + ": timed out after " + std::to_string(timeout.count()) +
+                   "ms";
+        }
+        return describe(step, ec);
+    }
+
+    /// Opens a fresh connection to the origin; returns an error text, empty on success.
+    std::string connect() {
+        drop_connection();
+
+        // Resolve the host.
+        // TODO: a DNS lookup cannot be interrupted (getaddrinfo runs on a helper thread), so a
+        // hanging resolver can hold the sink past its timeout until the lookup itself gives up.
+        std::optional<error_code> done;
+        tcp::resolver::results_type endpoints;
+        resolver.async_resolve(url.host, std::to_string(url.port),
+                               [&](const error_code& ec, tcp::resolver::results_type results) {
+                                   endpoints = std::move(results);
+                                   done = ec;
+                               });
+        if (auto ec = wait(done)) {
+            return failure("resolve", ec);
+        }
+
+        // Create the stream, with SNI and host name verification for https.
+        if (url.tls) {
+            secure.emplace(ioc, *tls_context);
+            if (!is_ip_literal(url.host) &&
+                SSL_set_tlsext_host_name(secure->native_handle(), url.host.c_str()) != 1) {
+                return "tls: cannot set the server name " + url.host;
+            }
+            if (verify_tls) {
+                secure->set_verify_callback(ssl::host_name_verification(url.host));
+            }
+        } else {
+            plain.emplace(ioc);
+        }
+
+        // Connect to the first endpoint that answers.
+        done.reset();
+        lowest_layer().async_connect(
+            endpoints, [&](const error_code& ec, const tcp::endpoint&) { done = ec; });
+        if (auto ec = wait(done)) {
+            return failure("connect", ec);
+        }
+        error_code ignored;
+        lowest_layer().socket().set_option(tcp::no_delay(true), ignored);
+
+        // Handshake when the origin speaks TLS.
+        if (secure) {
+            done.reset();
+            secure->async_handshake(ssl::stream_base::client,
+                                    [&](const error_code& ec) { done = ec; });
+            if (auto ec = wait(done)) {
+                return failure("tls handshake", ec);
+            }
+        }
+        connected = true;
+        return {};
+    }
+
+    /// Sends the request and reads the answer on the current connection, opening one first.
+    attempt_result attempt(const request& req) {
+        attempt_result result;
+        auto fail = [&](std::string error) {
+            drop_connection();
+            result.exchange.error = std::move(error);
+            return result;
+        };
+
+        // Connect when no connection is kept.
+        if (!connected) {
+            if (auto error = connect(); !error.empty()) {
+                return fail(std::move(error));
+            }
+        }
+
+        // Send the request.
+        std::optional<error_code> done;
+        auto on_io = [&](const error_code& ec, std::size_t) { done = ec; };
+        if (secure) {
+            http::async_write(*secure, req, on_io);
+        } else {
+            http::async_write(*plain, req, on_io);
+        }
+        if (auto ec = wait(done)) {
+            result.before_response = true;
+            return fail(failure("write", ec));
+        }
+
+        // Read the answer, keeping only the start of a large body.
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(max_response_body);
+        done.reset();
+        if (secure) {
+            http::async_read(*secure, buffer, parser, on_io);
+        } else {
+            http::async_read(*plain, buffer, parser, on_io);
+        }
+        const auto ec = wait(done);
+        const bool cut_off = ec == http::error::body_limit && parser.is_header_done();
+        if (ec && !cut_off) {
+            result.before_response = !parser.got_some() && buffer.size() == 0;
+            return fail(failure("read", ec));
+        }
+
+        // Keep the connection only when the server lets us and the answer was read whole.
+        const auto& res = parser.get();
+        result.exchange.transport_ok = true;
+        result.exchange.status = res.result_int();
+        result.exchange.body = res.body().substr(0, kept_body_bytes);
+        if (cut_off || !res.keep_alive()) {
+            drop_connection();
+        }
+        return result;
+    }
+
+    /// Sends the request, once more on a fresh connection when a kept one turned out closed.
+    http_exchange exchange(const request& req) {
+        const bool reused = connected;
+        auto first = attempt(req);
+        if (first.exchange.transport_ok || !reused || !first.before_response || stopped ||
+            timed_out) {
+            return std::move(first.exchange);
+        }
+
+        // NOTE: the peer closed the kept connection before answering, which servers do when it
+        // idled past their keep-alive timeout. Should it have taken the request after all, the
+        // downstream sees it twice; X-Seshook-Id lets it recognise the repeat.
+        return std::move(attempt(req).exchange);
+    }
+
+    http_url url;
+    bool verify_tls;
+    std::string host_header;
+    asio::io_context ioc{1};
+    std::optional<ssl::context> tls_context;
+    tcp::resolver resolver{ioc};
+    std::optional<beast::tcp_stream> plain;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    beast::flat_buffer buffer;
+    bool connected = false;
+
+    // The exchange in progress; touched on the caller's thread only.
+    std::chrono::steady_clock::time_point deadline;
+    std::chrono::milliseconds timeout{0};
+    bool exchange_active = false;
+    bool stopped = false;
+    bool timed_out = false;
+};
+
+http_client::http_client(http_url url, bool verify_tls)
+    : impl_(std::make_unique<impl>(std::move(url), verify_tls)) {}
+
+http_client::~http_client() = default;
+
+http_exchange http_client::post(std::string_view body,
+                                const std::map<std::string, std::string>& headers,
+                                std::chrono::milliseconds timeout, std::stop_token stop) {
+    auto& s = *impl_;
+    http_exchange result;
+    if (stop.stop_requested()) {
+        result.error = "send: stopped";
+        return result;
+    }
+
+    // Build the request once; a retry on a fresh connection sends the same bytes.
+    impl::request req{http::verb::post, s.url.target, 11};
+    req.set(http::field::host, s.host_header);
+    req.set(http::field::user_agent, "seshook");
+    req.set(http::field::content_type, "application/json");
+    for (const auto& [name, value] : headers) {
+        if (name.empty() || forges_headers(name) || forges_headers(value)) {
+            result.error = "request: header '" + name + "' contains a line break";
+            return result;
+        }
+        req.set(name, value);
+    }
+    req.body() = std::string(body);
+    req.keep_alive(true);
+    req.prepare_payload();
+
+    // Run the exchange; a stop request posts an abort onto the private io_context, the only
+    // safe way to touch its sockets from the thread that requested the stop.
+    s.deadline = std::chrono::steady_clock::now() + timeout;
+    s.timeout = timeout;
+    s.exchange_active = true;
+    s.stopped = false;
+    s.timed_out = false;
+    {
+        std::stop_callback on_stop(stop, [&s] { asio::post(s.ioc, [&s] { s.on_stop(); }); });
+        result = s.exchange(req);
+        s.exchange_active = false;
+    }
+
+    // Run an abort that was posted too late, now harmless, so it cannot reach the next exchange.
+    s.ioc.restart();
+    s.ioc.poll();
+    return result;
+}
+
+void http_client::disconnect() noexcept { impl_->drop_connection(); }
+
+}  // namespace seshook

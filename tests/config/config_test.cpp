@@ -1,0 +1,428 @@
+#include "seshook/config/config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <system_error>
+
+namespace seshook {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr const char* source_name = "test.toml";
+
+config parse(std::string_view text) { return parse_config(text, source_name); }
+
+// Returns the message of the config_error that parsing `text` throws, or "" (a failure).
+std::string error_of(std::string_view text) {
+    try {
+        parse(text);
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "no config_error for:\n" << text;
+    return "";
+}
+
+// A fresh folder under /tmp, removed with everything in it at the end of the test.
+class temp_dir {
+public:
+    temp_dir() {
+        std::string name = "/tmp/seshook-config-XXXXXX";
+        if (mkdtemp(name.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path_ = name;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    const std::filesystem::path& path() const { return path_; }
+
+    std::filesystem::path write(const std::string& name, std::string_view text) const {
+        const auto file = path_ / name;
+        std::ofstream(file) << text;
+        return file;
+    }
+
+private:
+    std::filesystem::path path_;
+};
+
+// Sets (or unsets, with nothing) an environment variable for the scope of a test.
+class env_guard {
+public:
+    env_guard(const char* name, std::optional<std::string> value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        if (value) {
+            setenv(name, value->c_str(), 1);
+        } else {
+            unsetenv(name);
+        }
+    }
+    ~env_guard() {
+        if (old_) {
+            setenv(name_, old_->c_str(), 1);
+        } else {
+            unsetenv(name_);
+        }
+    }
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+TEST(Config, EmptyTextGivesDefaults) {
+    const config cfg = parse("");
+    const server_config server;
+    EXPECT_EQ(cfg.source, source_name);
+    EXPECT_EQ(cfg.server.listen_host, server.listen_host);
+    EXPECT_EQ(cfg.server.listen_port, server.listen_port);
+    EXPECT_EQ(cfg.server.callback_path, server.callback_path);
+    EXPECT_EQ(cfg.server.io_threads, server.io_threads);
+    EXPECT_EQ(cfg.server.max_connections, server.max_connections);
+    EXPECT_EQ(cfg.server.max_body_bytes, server.max_body_bytes);
+    EXPECT_EQ(cfg.server.max_header_bytes, server.max_header_bytes);
+    EXPECT_EQ(cfg.server.request_timeout, server.request_timeout);
+    EXPECT_EQ(cfg.server.idle_timeout, server.idle_timeout);
+    EXPECT_EQ(cfg.server.shutdown_grace, server.shutdown_grace);
+    EXPECT_EQ(cfg.log_level, config{}.log_level);
+    EXPECT_EQ(cfg.schema.mode, schema_config{}.mode);
+    EXPECT_EQ(cfg.schema.limits.max_depth, schema_limits{}.max_depth);
+    EXPECT_EQ(cfg.schema.limits.max_batch, schema_limits{}.max_batch);
+    EXPECT_EQ(cfg.rejects_path, config{}.rejects_path);
+    EXPECT_TRUE(cfg.sinks.empty());
+}
+
+TEST(Config, ReadsEveryKey) {
+    const config cfg = parse(R"(
+        [server]
+        listen = "0.0.0.0:8081"
+        callback_path = "/ses/s3cr3t"
+        io_threads = 3
+        max_connections = 50
+        max_body_bytes = 4096
+        max_header_bytes = 2048
+        request_timeout = "2s"
+        idle_timeout = "1m"
+        shutdown_grace = "250ms"
+
+        [log]
+        level = "debug"
+
+        [schema]
+        mode = "strict"
+        max_depth = 8
+        max_batch = 20
+
+        [rejects]
+        path = "/tmp/rejects.jsonl"
+
+        [[sinks]]
+        type = "log"
+        name = "console"
+
+        [[sinks]]
+        type = "file"
+        name = "bounces"
+        events = ["bounce", "dropped"]
+        queue_capacity = 7
+        path = "var/bounces.jsonl"
+    )");
+    EXPECT_EQ(cfg.server.listen_host, "0.0.0.0");
+    EXPECT_EQ(cfg.server.listen_port, 8081);
+    EXPECT_EQ(cfg.server.callback_path, "/ses/s3cr3t");
+    EXPECT_EQ(cfg.server.io_threads, 3u);
+    EXPECT_EQ(cfg.server.max_connections, 50u);
+    EXPECT_EQ(cfg.server.max_body_bytes, 4096u);
+    EXPECT_EQ(cfg.server.max_header_bytes, 2048u);
+    EXPECT_EQ(cfg.server.request_timeout, std::chrono::seconds(2));
+    EXPECT_EQ(cfg.server.idle_timeout, std::chrono::minutes(1));
+    EXPECT_EQ(cfg.server.shutdown_grace, std::chrono::milliseconds(250));
+    EXPECT_EQ(cfg.log_level, "debug");
+    EXPECT_EQ(cfg.schema.mode, schema_mode::strict);
+    EXPECT_EQ(cfg.schema.limits.max_depth, 8u);
+    EXPECT_EQ(cfg.schema.limits.max_batch, 20u);
+    EXPECT_EQ(cfg.rejects_path, "/tmp/rejects.jsonl");
+
+    ASSERT_EQ(cfg.sinks.size(), 2u);
+    EXPECT_EQ(cfg.sinks[0].type, "log");
+    EXPECT_EQ(cfg.sinks[0].name, "console");
+    EXPECT_TRUE(cfg.sinks[0].events.empty());
+    EXPECT_EQ(cfg.sinks[0].queue_capacity, sink_config{}.queue_capacity);
+    EXPECT_EQ(cfg.sinks[0].index, 0u);
+    EXPECT_EQ(cfg.sinks[1].type, "file");
+    EXPECT_EQ(cfg.sinks[1].name, "bounces");
+    EXPECT_EQ(cfg.sinks[1].events, (std::vector<std::string>{"bounce", "dropped"}));
+    EXPECT_EQ(cfg.sinks[1].queue_capacity, 7u);
+    EXPECT_EQ(cfg.sinks[1].index, 1u);
+
+    // The sink's own keys stay in its options for the sink's factory.
+    ASSERT_NE(cfg.sinks[1].options, nullptr);
+    EXPECT_EQ(cfg.sinks[1].options->at_path("path").value_or(std::string()),
+              "var/bounces.jsonl");
+}
+
+TEST(Config, ReadsIpv6ListenAddressAndPortZero) {
+    const config cfg = parse("[server]\nlisten = \"[::1]:0\"\n");
+    EXPECT_EQ(cfg.server.listen_host, "::1");
+    EXPECT_EQ(cfg.server.listen_port, 0);
+}
+
+TEST(Config, ReadsEveryLogLevel) {
+    for (const std::string level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+        EXPECT_EQ(parse("[log]\nlevel = \"" + level + "\"\n").log_level, level);
+    }
+}
+
+TEST(ConfigErrors, SyntaxErrorNamesFileLineAndColumn) {
+    const std::string message = error_of("[server]\nlisten = \"127.0.0.1:8080\"\nio_threads = = 2\n");
+    EXPECT_THAT(message, AllOf(StartsWith("test.toml: "), HasSubstr("line 3"), HasSubstr("column")));
+}
+
+TEST(ConfigErrors, UnknownTopLevelTableOrKey) {
+    EXPECT_EQ(error_of("[serverr]\nlisten = \"127.0.0.1:8080\"\n"), "test.toml: serverr: unknown key");
+    EXPECT_EQ(error_of("listen = \"127.0.0.1:8080\"\n"), "test.toml: listen: unknown key");
+    EXPECT_EQ(error_of("\"a.b\" = 1\n"), "test.toml: \"a.b\": unknown key");
+}
+
+TEST(ConfigErrors, UnknownKeyInSection) {
+    EXPECT_EQ(error_of("[server]\nlisen = \"127.0.0.1:8080\"\n"),
+              "test.toml: server.lisen: unknown key");
+    EXPECT_EQ(error_of("[log]\nlevl = \"info\"\n"), "test.toml: log.levl: unknown key");
+    EXPECT_EQ(error_of("[schema]\nstrict = true\n"), "test.toml: schema.strict: unknown key");
+    EXPECT_EQ(error_of("[rejects]\nfile = \"x\"\n"), "test.toml: rejects.file: unknown key");
+}
+
+TEST(ConfigErrors, FirstUnknownKeyInFileOrderIsNamed) {
+    EXPECT_EQ(error_of("[server]\nzz_late = 1\naa_early = 2\n"),
+              "test.toml: server.zz_late: unknown key");
+}
+
+TEST(ConfigErrors, SectionThatIsNotATable) {
+    EXPECT_EQ(error_of("server = \"127.0.0.1:8080\"\n"),
+              "test.toml: server: expected a table, got a string");
+}
+
+TEST(ConfigErrors, WrongTypeNamesKeyAndBothTypes) {
+    EXPECT_EQ(error_of("[server]\nio_threads = \"4\"\n"),
+              "test.toml: server.io_threads: expected an integer, got a string");
+    EXPECT_EQ(error_of("[server]\nmax_body_bytes = 1.5\n"),
+              "test.toml: server.max_body_bytes: expected an integer, got a floating-point number");
+    EXPECT_EQ(error_of("[server]\nlisten = 8080\n"),
+              "test.toml: server.listen: expected a string, got an integer");
+    EXPECT_EQ(error_of("[rejects]\npath = true\n"),
+              "test.toml: rejects.path: expected a string, got a boolean");
+}
+
+TEST(ConfigErrors, IntegerOutOfRangeSaysTheRange) {
+    EXPECT_EQ(error_of("[server]\nio_threads = 300\n"),
+              "test.toml: server.io_threads: must be between 0 and 256, got 300");
+    EXPECT_THAT(error_of("[server]\nmax_connections = 0\n"),
+                StartsWith("test.toml: server.max_connections: must be between 1 and "));
+    EXPECT_THAT(error_of("[schema]\nmax_depth = -1\n"),
+                StartsWith("test.toml: schema.max_depth: must be between 1 and "));
+}
+
+TEST(ConfigErrors, BadDuration) {
+    EXPECT_THAT(error_of("[server]\nrequest_timeout = \"10\"\n"),
+                AllOf(StartsWith("test.toml: server.request_timeout: "), HasSubstr("\"10\"")));
+    EXPECT_THAT(error_of("[server]\nidle_timeout = \"ten seconds\"\n"),
+                StartsWith("test.toml: server.idle_timeout: "));
+    EXPECT_EQ(error_of("[server]\nshutdown_grace = \"0s\"\n"),
+              "test.toml: server.shutdown_grace: must be longer than zero");
+    EXPECT_THAT(error_of("[server]\nrequest_timeout = 10\n"),
+                AllOf(StartsWith("test.toml: server.request_timeout: "),
+                      HasSubstr("got an integer")));
+}
+
+TEST(ConfigErrors, BadListenAddress) {
+    for (const char* listen : {"localhost:8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000",
+                               "127.0.0.1:80a", "::1:8080", "[127.0.0.1]:8080", "[::1]", ":8080",
+                               "127.0.0.1:-1", "999.0.0.1:8080"}) {
+        EXPECT_THAT(error_of(std::string("[server]\nlisten = \"") + listen + "\"\n"),
+                    StartsWith("test.toml: server.listen: expected an IP address and port"))
+            << listen;
+    }
+}
+
+TEST(ConfigErrors, BadCallbackPath) {
+    EXPECT_EQ(error_of("[server]\ncallback_path = \"callback\"\n"),
+              "test.toml: server.callback_path: must start with \"/\"");
+    EXPECT_THAT(error_of("[server]\ncallback_path = \"/healthz\"\n"),
+                StartsWith("test.toml: server.callback_path: "));
+    for (const char* path : {"/a b", "/cb?token=1", "/cb#x", "/cb\\t"}) {
+        EXPECT_THAT(error_of(std::string("[server]\ncallback_path = \"") + path + "\"\n"),
+                    StartsWith("test.toml: server.callback_path: "))
+            << path;
+    }
+}
+
+TEST(ConfigErrors, CallbackPathIsNeverRepeated) {
+    // The path holds the operator's secret; a message that is logged must not show it.
+    const std::string message = error_of("[server]\ncallback_path = \"/s3cr3t?x\"\n");
+    EXPECT_THAT(message, StartsWith("test.toml: server.callback_path: "));
+    EXPECT_THAT(message, ::testing::Not(HasSubstr("s3cr3t")));
+}
+
+TEST(ConfigErrors, BadChoiceListsTheChoices) {
+    EXPECT_THAT(error_of("[log]\nlevel = \"verbose\"\n"),
+                AllOf(StartsWith("test.toml: log.level: must be one of "), HasSubstr("\"debug\""),
+                      HasSubstr("\"verbose\"")));
+    EXPECT_THAT(error_of("[schema]\nmode = \"loose\"\n"),
+                AllOf(StartsWith("test.toml: schema.mode: must be one of "),
+                      HasSubstr("\"lenient\""), HasSubstr("\"strict\"")));
+}
+
+TEST(ConfigErrors, EmptyRejectsPath) {
+    EXPECT_EQ(error_of("[rejects]\npath = \"\"\n"), "test.toml: rejects.path: must not be empty");
+}
+
+TEST(ConfigErrors, SinksMustBeAnArrayOfTables) {
+    EXPECT_THAT(error_of("[sinks]\ntype = \"log\"\nname = \"a\"\n"),
+                StartsWith("test.toml: sinks: expected an array of tables"));
+    EXPECT_THAT(error_of("sinks = [\"log\"]\n"),
+                StartsWith("test.toml: sinks: expected an array of tables"));
+}
+
+TEST(ConfigErrors, SinkWithoutTypeOrName) {
+    EXPECT_EQ(error_of("[[sinks]]\nname = \"a\"\n"), "test.toml: sinks[0].type: is required");
+    EXPECT_EQ(error_of("[[sinks]]\ntype = \"log\"\nname = \"a\"\n[[sinks]]\ntype = \"log\"\n"),
+              "test.toml: sinks[1].name: is required");
+    EXPECT_EQ(error_of("[[sinks]]\ntype = 3\nname = \"a\"\n"),
+              "test.toml: sinks[0].type: expected a string, got an integer");
+}
+
+TEST(ConfigErrors, BadSinkName) {
+    EXPECT_THAT(error_of("[[sinks]]\ntype = \"log\"\nname = \"a/b\"\n"),
+                StartsWith("test.toml: sinks[0].name: must be 1 to 64 letters"));
+    EXPECT_THAT(error_of("[[sinks]]\ntype = \"log\"\nname = \"\"\n"),
+                StartsWith("test.toml: sinks[0].name: "));
+}
+
+TEST(ConfigErrors, DuplicateSinkName) {
+    EXPECT_EQ(error_of(R"(
+        [[sinks]]
+        type = "log"
+        name = "main"
+        [[sinks]]
+        type = "file"
+        name = "other"
+        path = "a.jsonl"
+        [[sinks]]
+        type = "file"
+        name = "main"
+        path = "b.jsonl"
+    )"),
+              "test.toml: sinks[2].name: \"main\" is already the name of sinks[0]");
+}
+
+TEST(ConfigErrors, UnknownEventInFilterIsNamed) {
+    const std::string message =
+        error_of("[[sinks]]\ntype = \"log\"\nname = \"a\"\nevents = [\"bounce\", \"bounced\"]\n");
+    EXPECT_THAT(message, AllOf(StartsWith("test.toml: sinks[0].events[1]: unknown event \"bounced\""),
+                               HasSubstr("bounce"), HasSubstr("delivered")));
+}
+
+TEST(ConfigErrors, BadEventFilter) {
+    EXPECT_EQ(error_of("[[sinks]]\ntype = \"log\"\nname = \"a\"\nevents = [\"open\", 4]\n"),
+              "test.toml: sinks[0].events[1]: expected a string, got an integer");
+    EXPECT_EQ(error_of("[[sinks]]\ntype = \"log\"\nname = \"a\"\nevents = \"open\"\n"),
+              "test.toml: sinks[0].events: expected an array of strings, got a string");
+    EXPECT_THAT(error_of("[[sinks]]\ntype = \"log\"\nname = \"a\"\nevents = []\n"),
+                StartsWith("test.toml: sinks[0].events: must name at least one event"));
+}
+
+TEST(ConfigErrors, BadQueueCapacity) {
+    EXPECT_THAT(error_of("[[sinks]]\ntype = \"log\"\nname = \"a\"\nqueue_capacity = 0\n"),
+                StartsWith("test.toml: sinks[0].queue_capacity: must be between 1 and "));
+}
+
+TEST(LoadConfig, ReadsFileAndNamesItInErrors) {
+    const env_guard no_listen("SESHOOK_LISTEN", std::nullopt);
+    const temp_dir dir;
+    const auto good = dir.write("good.toml", "[server]\nlisten = \"127.0.0.1:8082\"\n");
+    const config cfg = load_config(good);
+    EXPECT_EQ(cfg.source, good.string());
+    EXPECT_EQ(cfg.server.listen_port, 8082);
+
+    const auto bad = dir.write("bad.toml", "[server]\nio_threads = \"x\"\n");
+    try {
+        load_config(bad);
+        FAIL() << "no config_error";
+    } catch (const config_error& e) {
+        EXPECT_THAT(e.what(), StartsWith(bad.string() + ": server.io_threads: "));
+    }
+}
+
+TEST(LoadConfig, MissingFileOrFolderIsNamed) {
+    const temp_dir dir;
+    const auto missing = dir.path() / "missing.toml";
+    try {
+        load_config(missing);
+        FAIL() << "no config_error";
+    } catch (const config_error& e) {
+        EXPECT_THAT(e.what(), StartsWith(missing.string() + ": cannot read"));
+    }
+    try {
+        load_config(dir.path());
+        FAIL() << "no config_error";
+    } catch (const config_error& e) {
+        EXPECT_THAT(e.what(), StartsWith(dir.path().string() + ": cannot read"));
+    }
+}
+
+TEST(LoadConfig, EnvironmentOverridesListenAddress) {
+    const temp_dir dir;
+    const auto file = dir.write("seshook.toml", "[server]\nlisten = \"127.0.0.1:8081\"\n");
+    {
+        const env_guard listen("SESHOOK_LISTEN", "[::]:8082");
+        const config cfg = load_config(file);
+        EXPECT_EQ(cfg.server.listen_host, "::");
+        EXPECT_EQ(cfg.server.listen_port, 8082);
+    }
+    {
+        const env_guard listen("SESHOOK_LISTEN", "");
+        EXPECT_EQ(load_config(file).server.listen_port, 8081);
+    }
+}
+
+TEST(LoadConfig, BadEnvironmentListenAddressIsNamed) {
+    const temp_dir dir;
+    const auto file = dir.write("seshook.toml", "");
+    const env_guard listen("SESHOOK_LISTEN", "8080");
+    try {
+        load_config(file);
+        FAIL() << "no config_error";
+    } catch (const config_error& e) {
+        EXPECT_THAT(e.what(), HasSubstr("SESHOOK_LISTEN: expected an IP address and port"));
+    }
+}
+
+TEST(LoadConfig, ShippedConfigLoads) {
+    const char* source_dir = std::getenv("SESHOOK_SOURCE_DIR");
+    ASSERT_NE(source_dir, nullptr) << "SESHOOK_SOURCE_DIR is set by seshook_add_test";
+    const env_guard no_listen("SESHOOK_LISTEN", std::nullopt);
+    const config cfg = load_config(std::filesystem::path(source_dir) / "config" / "seshook.toml");
+
+    // What `make run` and the README promise: port 8080 on loopback, events logged and filed.
+    EXPECT_EQ(cfg.server.listen_host, "127.0.0.1");
+    EXPECT_EQ(cfg.server.listen_port, 8080);
+    EXPECT_EQ(cfg.server.callback_path, "/callback");
+    ASSERT_EQ(cfg.sinks.size(), 2u);
+    EXPECT_EQ(cfg.sinks[0].type, "log");
+    EXPECT_EQ(cfg.sinks[1].type, "file");
+    ASSERT_NE(cfg.sinks[1].options, nullptr);
+    EXPECT_EQ(cfg.sinks[1].options->at_path("path").value_or(std::string()), "var/events.jsonl");
+}
+
+}  // namespace
+}  // namespace seshook
