@@ -26,5 +26,6 @@ function(seshook_add_test name)
     target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}/tests")
     target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest_main GTest::gmock)
     gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30
-        PROPERTIES ENVIRONMENT "SESHOOK_BINARY=$<TARGET_FILE:seshook>;SESHOOK_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+        PROPERTIES ENVIRONMENT "SESHOOK_BINARY=$<TARGET_FILE:seshook>"
+                   ENVIRONMENT_MODIFICATION "SESHOOK_SOURCE_DIR=set:${PROJECT_SOURCE_DIR}")
 endfunction()

@@ -27,7 +27,7 @@ constexpr std::int64_t gib = 1024 * mib;
 constexpr std::array<std::string_view, 5> top_level_keys{"server", "log", "schema", "rejects",
                                                          "sinks"};
 
-const std::vector<std::string> log_levels{"trace", "debug", "info",    "warn",
+const std::vector<std::string> log_levels{"trace", "debug",    "info", "warn",
                                           "error", "critical", "off"};
 
 config_error key_error(std::string_view source, std::string_view key, std::string_view message) {
@@ -74,10 +74,10 @@ void read_server(const toml::table& table, const std::string& source, server_con
     }
     server.callback_path = reader.string_or("callback_path", server.callback_path);
     check_callback_path(server.callback_path, reader);
-    server.io_threads = static_cast<unsigned>(reader.integer_or("io_threads", server.io_threads, 0, 256));
-    server.max_connections = static_cast<std::size_t>(
-        reader.integer_or("max_connections", static_cast<std::int64_t>(server.max_connections), 1,
-                          1'000'000));
+    server.io_threads =
+        static_cast<unsigned>(reader.integer_or("io_threads", server.io_threads, 0, 256));
+    server.max_connections = static_cast<std::size_t>(reader.integer_or(
+        "max_connections", static_cast<std::int64_t>(server.max_connections), 1, 1'000'000));
     server.max_body_bytes = static_cast<std::size_t>(reader.integer_or(
         "max_body_bytes", static_cast<std::int64_t>(server.max_body_bytes), 1, gib));
     server.max_header_bytes = static_cast<std::size_t>(reader.integer_or(
@@ -119,8 +119,8 @@ void read_rejects(const toml::table& table, const std::string& source, config& c
 bool is_valid_sink_name(std::string_view name) {
     if (name.empty() || name.size() > 64) return false;
     for (const char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '-' || c == '_' || c == '.';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
         if (!ok) return false;
     }
     return name != "." && name != "..";
@@ -147,8 +147,8 @@ sink_config read_sink(const toml::table& table, const std::string& source, std::
     if (sink.type.empty()) throw reader.error("type", "must not be empty");
     sink.name = reader.required_string("name");
     if (!is_valid_sink_name(sink.name)) {
-        throw reader.error("name", "must be 1 to 64 letters, digits, '-', '_' or '.', got \"" +
-                                       sink.name + "\"");
+        throw reader.error(
+            "name", "must be 1 to 64 letters, digits, '-', '_' or '.', got \"" + sink.name + "\"");
     }
 
     // The event filter: only names seshook knows, since a typo would silently match nothing.
@@ -172,7 +172,9 @@ sink_config read_sink(const toml::table& table, const std::string& source, std::
 }
 
 void read_sinks(const toml::node& node, const std::string& source, config& cfg) {
+    // NOTE: toml++ does not count an empty array as an array of tables; `sinks = []` means none.
     const auto* array = node.as_array();
+    if (array != nullptr && array->empty()) return;
     if (array == nullptr || !array->is_array_of_tables()) {
         throw key_error(source, "sinks", "expected an array of tables, written [[sinks]]");
     }
@@ -190,14 +192,25 @@ void read_sinks(const toml::node& node, const std::string& source, config& cfg) 
     }
 }
 
+// Returns `text` with its first letter in lower case: messages here start in lower case, while
+// toml++ and strerror() start theirs with a capital.
+std::string lowercase_first(std::string_view text) {
+    std::string result(text);
+    if (!result.empty() && result[0] >= 'A' && result[0] <= 'Z') {
+        result[0] = static_cast<char>(result[0] - 'A' + 'a');
+    }
+    return result;
+}
+
 toml::table parse_toml(std::string_view text, const std::string& source) {
     try {
         return toml::parse(text, source);
     } catch (const toml::parse_error& e) {
         std::ostringstream message;
         message << source << ": line " << e.source().begin.line << ", column "
-                << e.source().begin.column << ": " << e.description();
-        throw config_error(message.str());
+                << e.source().begin.column << ": ";
+
+        throw config_error(message.str() + lowercase_first(e.description()));
     }
 }
 
@@ -208,7 +221,8 @@ void parse_listen_address(std::string_view text, std::string_view source, std::s
     const auto fail = [&] {
         return key_error(source, key,
                          "expected an IP address and port such as \"127.0.0.1:8080\" or "
-                         "\"[::1]:8080\", got \"" + std::string(text) + "\"");
+                         "\"[::1]:8080\", got \"" +
+                             std::string(text) + "\"");
     };
 
     // Split at the last colon; an IPv6 address must be in brackets to tell its colons apart.
@@ -247,11 +261,17 @@ config parse_config(std::string_view toml_text, std::string source) {
     }
 
     // Then each section, whose own reader refuses its unknown keys.
-    if (const auto* table = reader.optional_table("server")) read_server(*table, source, cfg.server);
-    if (const auto* table = reader.optional_table("log")) read_log(*table, source, cfg);
-    if (const auto* table = reader.optional_table("schema")) read_schema(*table, source, cfg.schema);
-    if (const auto* table = reader.optional_table("rejects")) read_rejects(*table, source, cfg);
-    if (const auto* node = root.get("sinks")) read_sinks(*node, source, cfg);
+    if (const auto* server = reader.optional_table("server")) {
+        read_server(*server, source, cfg.server);
+    }
+    if (const auto* log = reader.optional_table("log")) read_log(*log, source, cfg);
+    if (const auto* schema = reader.optional_table("schema")) {
+        read_schema(*schema, source, cfg.schema);
+    }
+    if (const auto* rejects = reader.optional_table("rejects")) {
+        read_rejects(*rejects, source, cfg);
+    }
+    if (const auto* sinks = root.get("sinks")) read_sinks(*sinks, source, cfg);
     return cfg;
 }
 
@@ -259,18 +279,18 @@ config load_config(const std::filesystem::path& path) {
     const std::string source = path.string();
 
     // Read the whole file, naming it when that fails.
+    const auto cannot_read = [&](int error) {
+        return config_error(
+            source + ": cannot read: " + lowercase_first(std::generic_category().message(error)));
+    };
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
         throw config_error(source + ": cannot read: it is a directory");
     }
     std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        throw config_error(source + ": cannot read: " + std::generic_category().message(errno));
-    }
+    if (!file) throw cannot_read(errno);
     const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-    if (file.bad()) {
-        throw config_error(source + ": cannot read: " + std::generic_category().message(errno));
-    }
+    if (file.bad()) throw cannot_read(errno);
     config cfg = parse_config(text, source);
 
     // The environment wins over the file, so that a container can move the port.

@@ -39,8 +39,8 @@ std::string_view type_name(const toml::node& node) {
 bool is_bare_key(std::string_view key) {
     if (key.empty()) return false;
     for (const char c : key) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '-' || c == '_';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_';
         if (!ok) return false;
     }
     return true;
@@ -102,8 +102,8 @@ std::string table_reader::string_or(std::string_view key, std::string fallback) 
     return text ? std::move(*text) : std::move(fallback);
 }
 
-std::int64_t table_reader::integer_or(std::string_view key, std::int64_t fallback,
-                                      std::int64_t min, std::int64_t max) {
+std::int64_t table_reader::integer_or(std::string_view key, std::int64_t fallback, std::int64_t min,
+                                      std::int64_t max) {
     const toml::node* node = find(key);
     if (node == nullptr) return fallback;
     const auto* number = node->as_integer();
@@ -113,11 +113,11 @@ std::int64_t table_reader::integer_or(std::string_view key, std::int64_t fallbac
     const std::int64_t value = number->get();
     if (value < min || value > max) {
         if (max == std::numeric_limits<std::int64_t>::max()) {
-            throw error(key, "must be at least " + std::to_string(min) + ", got " +
-                                 std::to_string(value));
+            throw error(
+                key, "must be at least " + std::to_string(min) + ", got " + std::to_string(value));
         }
-        throw error(key, "must be between " + std::to_string(min) + " and " +
-                             std::to_string(max) + ", got " + std::to_string(value));
+        throw error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                             ", got " + std::to_string(value));
     }
     return value;
 }
@@ -140,8 +140,10 @@ std::chrono::milliseconds table_reader::duration_or(std::string_view key,
     }
     const auto duration = parse_duration(text->get());
     if (!duration) {
-        throw error(key, "expected a number with a unit (ms, s, m or h) such as \"250ms\" or "
-                         "\"10s\", got \"" + text->get() + "\"");
+        throw error(key,
+                    "expected a number with a unit (ms, s, m or h) such as \"250ms\" or "
+                    "\"10s\", got \"" +
+                        text->get() + "\"");
     }
     if (duration->count() <= 0) throw error(key, "must be longer than zero");
     return *duration;

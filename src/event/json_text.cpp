@@ -15,7 +15,7 @@ constexpr bool is_continuation(unsigned char byte) noexcept { return (byte & 0xc
 // NOTE: it relies on escapes only ever appearing inside strings, which holds for valid JSON and
 // keeps the scan safe (never out of bounds) on invalid JSON.
 class string_tracker {
-public:
+  public:
     /// Consumes `c` and returns true when it belongs to a string (its quotes included).
     bool in_string_after(char c) noexcept {
         if (escaped_) {
@@ -37,7 +37,7 @@ public:
         return false;
     }
 
-private:
+  private:
     bool in_string_ = false;
     bool escaped_ = false;
 };

@@ -112,6 +112,9 @@ void forward_sink::do_open() {
 }
 
 delivery_outcome forward_sink::do_consume(const record& r, std::stop_token stop) {
+    if (!client_) {
+        throw std::logic_error("the sink was not opened");
+    }
     auto headers = options_.headers;
     headers.emplace(id_header, header_safe(r.event.id));
     headers.emplace(event_header, header_safe(r.event.event));

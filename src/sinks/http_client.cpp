@@ -190,9 +190,7 @@ struct http_client::impl {
 
     ~impl() { drop_connection(); }
 
-    beast::tcp_stream& lowest_layer() {
-        return secure ? beast::get_lowest_layer(*secure) : *plain;
-    }
+    beast::tcp_stream& lowest_layer() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
     /// Runs the io_context until `done` is set, aborting the pending operation at the deadline.
     error_code wait(std::optional<error_code>& done) {
@@ -338,21 +336,33 @@ struct http_client::impl {
             return fail(failure("write", ec));
         }
 
-        // Read the answer, keeping only the start of a large body.
+        // Read the head of the answer.
         http::response_parser<http::string_body> parser;
-        parser.body_limit(max_response_body);
+        parser.body_limit(boost::none);  // bounded below, so that a large body is cut, not refused
         done.reset();
         if (secure) {
-            http::async_read(*secure, buffer, parser, on_io);
+            http::async_read_header(*secure, buffer, parser, on_io);
         } else {
-            http::async_read(*plain, buffer, parser, on_io);
+            http::async_read_header(*plain, buffer, parser, on_io);
         }
-        const auto ec = wait(done);
-        const bool cut_off = ec == http::error::body_limit && parser.is_header_done();
-        if (ec && !cut_off) {
+        if (auto ec = wait(done)) {
             result.before_response = !parser.got_some() && buffer.size() == 0;
             return fail(failure("read", ec));
         }
+
+        // Read the body, stopping once there is more of it than anyone will look at.
+        while (!parser.is_done() && parser.get().body().size() <= max_response_body) {
+            done.reset();
+            if (secure) {
+                http::async_read_some(*secure, buffer, parser, on_io);
+            } else {
+                http::async_read_some(*plain, buffer, parser, on_io);
+            }
+            if (auto ec = wait(done)) {
+                return fail(failure("read", ec));
+            }
+        }
+        const bool cut_off = !parser.is_done();
 
         // Keep the connection only when the server lets us and the answer was read whole.
         const auto& res = parser.get();

@@ -1,10 +1,10 @@
 #include "seshook/sinks/sink.hpp"
 
+#include <fmt/format.h>
+
 #include <exception>
 #include <stdexcept>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace seshook {
 namespace {
@@ -45,8 +45,8 @@ delivery_outcome sink::consume(const record& r, std::stop_token stop) {
     try {
         outcome = do_consume(r, std::move(stop));
     } catch (...) {
-        report_error(fmt::format("cannot take record {}: {}", r.event.id,
-                                 current_exception_message()));
+        report_error(
+            fmt::format("cannot take record {}: {}", r.event.id, current_exception_message()));
     }
 
     switch (outcome) {

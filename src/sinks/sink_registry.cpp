@@ -24,8 +24,8 @@ std::unique_ptr<sink> make_file_sink(const sink_config& common, table_reader& re
     rotating_file::options file;
     file.path = reader.required_string("path");
     if (file.path.empty()) throw reader.error("path", "must not be empty");
-    file.max_bytes = static_cast<std::uint64_t>(reader.integer_or(
-        "max_bytes", 100 * mib, 0, std::numeric_limits<std::int64_t>::max()));
+    file.max_bytes = static_cast<std::uint64_t>(
+        reader.integer_or("max_bytes", 100 * mib, 0, std::numeric_limits<std::int64_t>::max()));
     file.max_files = static_cast<unsigned>(reader.integer_or("max_files", 10, 1, 1000));
     return std::make_unique<file_sink>(common.name, common.events, std::move(file));
 }
@@ -35,8 +35,8 @@ bool is_header_name(std::string_view name) {
     constexpr std::string_view punctuation = "!#$%&'*+-.^_`|~";
     if (name.empty()) return false;
     for (const char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        punctuation.find(c) != std::string_view::npos;
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || punctuation.find(c) != std::string_view::npos;
         if (!ok) return false;
     }
     return true;
@@ -55,8 +55,8 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 // change the framing of the request.
 void check_headers(const std::map<std::string, std::string>& headers, table_reader& reader) {
     constexpr std::array<std::string_view, 6> reserved{
-        "Host", "Content-Length", "Transfer-Encoding", "Connection", "X-Seshook-Id",
-        "X-Seshook-Event"};
+        "Host",       "Content-Length", "Transfer-Encoding",
+        "Connection", "X-Seshook-Id",   "X-Seshook-Event"};
     const std::string key = reader.full_key("headers");
     for (const auto& [name, value] : headers) {
         if (!is_header_name(name)) {
@@ -92,8 +92,8 @@ std::unique_ptr<sink> make_forward_sink(const sink_config& common, table_reader&
 
     // Timing of each attempt and of the retries.
     options.timeout = reader.duration_or("timeout", options.timeout);
-    options.max_attempts = static_cast<unsigned>(
-        reader.integer_or("max_attempts", options.max_attempts, 1, 100));
+    options.max_attempts =
+        static_cast<unsigned>(reader.integer_or("max_attempts", options.max_attempts, 1, 100));
     options.backoff_initial = reader.duration_or("backoff_initial", options.backoff_initial);
     options.backoff_max = reader.duration_or("backoff_max", options.backoff_max);
     if (options.backoff_max < options.backoff_initial) {

@@ -1,8 +1,8 @@
 #include "seshook/support/error_reporter.hpp"
 
-#include <utility>
-
 #include <spdlog/spdlog.h>
+
+#include <utility>
 
 namespace seshook {
 

@@ -1,10 +1,10 @@
 #include "seshook/support/jsonl_appender.hpp"
 
-#include <exception>
-#include <utility>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <exception>
+#include <utility>
 
 namespace seshook {
 namespace {
@@ -121,7 +121,8 @@ std::size_t jsonl_appender::written() const {
 void jsonl_appender::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
-        wake_writer_.wait(lock, [&] { return !pending_.empty() || reopen_requested_ || stopping_; });
+        wake_writer_.wait(lock,
+                          [&] { return !pending_.empty() || reopen_requested_ || stopping_; });
 
         // Reopening is quick and done under the lock, so that no line is written in between.
         if (std::exchange(reopen_requested_, false)) {

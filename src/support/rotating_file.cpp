@@ -29,8 +29,8 @@ void rename_if_present(const std::filesystem::path& from, const std::filesystem:
     if (!std::filesystem::exists(from, ec)) return;
     std::filesystem::rename(from, to, ec);
     if (ec) {
-        throw std::system_error(ec, "rotating_file: cannot rename " + from.string() + " to " +
-                                        to.string());
+        throw std::system_error(
+            ec, "rotating_file: cannot rename " + from.string() + " to " + to.string());
     }
 }
 
@@ -108,7 +108,9 @@ void rotating_file::rotate() {
         if (opts_.max_files == 0) {
             std::error_code ec;
             std::filesystem::remove(opts_.path, ec);
-            if (ec) throw std::system_error(ec, "rotating_file: cannot remove " + opts_.path.string());
+            if (ec) {
+                throw std::system_error(ec, "rotating_file: cannot remove " + opts_.path.string());
+            }
         } else {
             std::error_code ec;
             std::filesystem::remove(numbered(opts_.path, opts_.max_files), ec);

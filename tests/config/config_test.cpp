@@ -10,14 +10,26 @@
 #include <string>
 #include <system_error>
 
+#include "support/temp_dir.hpp"
+
 namespace seshook {
 namespace {
+
+using testing::temp_dir;
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 constexpr const char* source_name = "test.toml";
+
+// Writes `text` to the file `name` in `dir` and returns its path.
+std::filesystem::path write_file(const temp_dir& dir, const std::string& name,
+                                 std::string_view text) {
+    const auto path = dir / name;
+    std::ofstream(path) << text;
+    return path;
+}
 
 config parse(std::string_view text) { return parse_config(text, source_name); }
 
@@ -32,33 +44,9 @@ std::string error_of(std::string_view text) {
     return "";
 }
 
-// A fresh folder under /tmp, removed with everything in it at the end of the test.
-class temp_dir {
-public:
-    temp_dir() {
-        std::string name = "/tmp/seshook-config-XXXXXX";
-        if (mkdtemp(name.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = name;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-    std::filesystem::path write(const std::string& name, std::string_view text) const {
-        const auto file = path_ / name;
-        std::ofstream(file) << text;
-        return file;
-    }
-
-private:
-    std::filesystem::path path_;
-};
-
 // Sets (or unsets, with nothing) an environment variable for the scope of a test.
 class env_guard {
-public:
+  public:
     env_guard(const char* name, std::optional<std::string> value) : name_(name) {
         if (const char* old = std::getenv(name)) old_ = old;
         if (value) {
@@ -75,7 +63,7 @@ public:
         }
     }
 
-private:
+  private:
     const char* name_;
     std::optional<std::string> old_;
 };
@@ -167,8 +155,7 @@ TEST(Config, ReadsEveryKey) {
 
     // The sink's own keys stay in its options for the sink's factory.
     ASSERT_NE(cfg.sinks[1].options, nullptr);
-    EXPECT_EQ(cfg.sinks[1].options->at_path("path").value_or(std::string()),
-              "var/bounces.jsonl");
+    EXPECT_EQ(cfg.sinks[1].options->at_path("path").value_or(std::string()), "var/bounces.jsonl");
 }
 
 TEST(Config, ReadsIpv6ListenAddressAndPortZero) {
@@ -177,6 +164,8 @@ TEST(Config, ReadsIpv6ListenAddressAndPortZero) {
     EXPECT_EQ(cfg.server.listen_port, 0);
 }
 
+TEST(Config, EmptySinkListIsAllowed) { EXPECT_TRUE(parse("sinks = []\n").sinks.empty()); }
+
 TEST(Config, ReadsEveryLogLevel) {
     for (const std::string level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
         EXPECT_EQ(parse("[log]\nlevel = \"" + level + "\"\n").log_level, level);
@@ -184,12 +173,15 @@ TEST(Config, ReadsEveryLogLevel) {
 }
 
 TEST(ConfigErrors, SyntaxErrorNamesFileLineAndColumn) {
-    const std::string message = error_of("[server]\nlisten = \"127.0.0.1:8080\"\nio_threads = = 2\n");
-    EXPECT_THAT(message, AllOf(StartsWith("test.toml: "), HasSubstr("line 3"), HasSubstr("column")));
+    const std::string message =
+        error_of("[server]\nlisten = \"127.0.0.1:8080\"\nio_threads = = 2\n");
+    EXPECT_THAT(message,
+                AllOf(StartsWith("test.toml: "), HasSubstr("line 3"), HasSubstr("column")));
 }
 
 TEST(ConfigErrors, UnknownTopLevelTableOrKey) {
-    EXPECT_EQ(error_of("[serverr]\nlisten = \"127.0.0.1:8080\"\n"), "test.toml: serverr: unknown key");
+    EXPECT_EQ(error_of("[serverr]\nlisten = \"127.0.0.1:8080\"\n"),
+              "test.toml: serverr: unknown key");
     EXPECT_EQ(error_of("listen = \"127.0.0.1:8080\"\n"), "test.toml: listen: unknown key");
     EXPECT_EQ(error_of("\"a.b\" = 1\n"), "test.toml: \"a.b\": unknown key");
 }
@@ -239,15 +231,15 @@ TEST(ConfigErrors, BadDuration) {
                 StartsWith("test.toml: server.idle_timeout: "));
     EXPECT_EQ(error_of("[server]\nshutdown_grace = \"0s\"\n"),
               "test.toml: server.shutdown_grace: must be longer than zero");
-    EXPECT_THAT(error_of("[server]\nrequest_timeout = 10\n"),
-                AllOf(StartsWith("test.toml: server.request_timeout: "),
-                      HasSubstr("got an integer")));
+    EXPECT_THAT(
+        error_of("[server]\nrequest_timeout = 10\n"),
+        AllOf(StartsWith("test.toml: server.request_timeout: "), HasSubstr("got an integer")));
 }
 
 TEST(ConfigErrors, BadListenAddress) {
-    for (const char* listen : {"localhost:8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000",
-                               "127.0.0.1:80a", "::1:8080", "[127.0.0.1]:8080", "[::1]", ":8080",
-                               "127.0.0.1:-1", "999.0.0.1:8080"}) {
+    for (const char* listen :
+         {"localhost:8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000", "127.0.0.1:80a",
+          "::1:8080", "[127.0.0.1]:8080", "[::1]", ":8080", "127.0.0.1:-1", "999.0.0.1:8080"}) {
         EXPECT_THAT(error_of(std::string("[server]\nlisten = \"") + listen + "\"\n"),
                     StartsWith("test.toml: server.listen: expected an IP address and port"))
             << listen;
@@ -328,8 +320,9 @@ TEST(ConfigErrors, DuplicateSinkName) {
 TEST(ConfigErrors, UnknownEventInFilterIsNamed) {
     const std::string message =
         error_of("[[sinks]]\ntype = \"log\"\nname = \"a\"\nevents = [\"bounce\", \"bounced\"]\n");
-    EXPECT_THAT(message, AllOf(StartsWith("test.toml: sinks[0].events[1]: unknown event \"bounced\""),
-                               HasSubstr("bounce"), HasSubstr("delivered")));
+    EXPECT_THAT(message,
+                AllOf(StartsWith("test.toml: sinks[0].events[1]: unknown event \"bounced\""),
+                      HasSubstr("bounce"), HasSubstr("delivered")));
 }
 
 TEST(ConfigErrors, BadEventFilter) {
@@ -349,12 +342,12 @@ TEST(ConfigErrors, BadQueueCapacity) {
 TEST(LoadConfig, ReadsFileAndNamesItInErrors) {
     const env_guard no_listen("SESHOOK_LISTEN", std::nullopt);
     const temp_dir dir;
-    const auto good = dir.write("good.toml", "[server]\nlisten = \"127.0.0.1:8082\"\n");
+    const auto good = write_file(dir, "good.toml", "[server]\nlisten = \"127.0.0.1:8082\"\n");
     const config cfg = load_config(good);
     EXPECT_EQ(cfg.source, good.string());
     EXPECT_EQ(cfg.server.listen_port, 8082);
 
-    const auto bad = dir.write("bad.toml", "[server]\nio_threads = \"x\"\n");
+    const auto bad = write_file(dir, "bad.toml", "[server]\nio_threads = \"x\"\n");
     try {
         load_config(bad);
         FAIL() << "no config_error";
@@ -382,7 +375,7 @@ TEST(LoadConfig, MissingFileOrFolderIsNamed) {
 
 TEST(LoadConfig, EnvironmentOverridesListenAddress) {
     const temp_dir dir;
-    const auto file = dir.write("seshook.toml", "[server]\nlisten = \"127.0.0.1:8081\"\n");
+    const auto file = write_file(dir, "seshook.toml", "[server]\nlisten = \"127.0.0.1:8081\"\n");
     {
         const env_guard listen("SESHOOK_LISTEN", "[::]:8082");
         const config cfg = load_config(file);
@@ -397,7 +390,7 @@ TEST(LoadConfig, EnvironmentOverridesListenAddress) {
 
 TEST(LoadConfig, BadEnvironmentListenAddressIsNamed) {
     const temp_dir dir;
-    const auto file = dir.write("seshook.toml", "");
+    const auto file = write_file(dir, "seshook.toml", "");
     const env_guard listen("SESHOOK_LISTEN", "8080");
     try {
         load_config(file);

@@ -23,7 +23,7 @@ constexpr int number_overflow_id = 406;
 // whose object handling rescans the parent after every nested object (quadratic on a body
 // like "[{},{},{},...]").
 class dom_builder final : public nlohmann::json_sax<json> {
-public:
+  public:
     dom_builder(const schema_limits& limits, key_folder fold_event_key)
         : limits_(limits), fold_event_key_(fold_event_key) {}
 
@@ -50,10 +50,11 @@ public:
         const bool event_level = open_.size() == (root_.is_array() ? 2 : 1);
         std::string folded = event_level ? fold_event_key_(key) : key;
         if (!keys_.back().insert(folded).second) {
-            const std::string quoted = quote(folded);
+            const std::optional<std::size_t> element = current_element();
+            std::string detail = "key " + quote(folded) + " appears twice in one object";
+            if (element) detail = "element " + std::to_string(*element) + ": " + detail;
             rejection_ = schema_rejection{schema_error::duplicate_key, std::move(folded),
-                                          "key " + quoted + " appears twice in one object",
-                                          current_element()};
+                                          std::move(detail), element};
             return false;
         }
         next_member_ = &open_.back()->get_ref<json::object_t&>()[key];
@@ -84,11 +85,10 @@ public:
     bool parse_error(std::size_t position, const std::string& /*last_token*/,
                      const nlohmann::detail::exception& error) override {
         // The parser's own message quotes the offending text; the detail stays free of it.
-        const std::string detail =
-            error.id == number_overflow_id
-                ? "body holds a number too large to represent"
-                : "body is not valid JSON (syntax error near byte " + std::to_string(position) +
-                      ")";
+        const std::string detail = error.id == number_overflow_id
+                                       ? "body holds a number too large to represent"
+                                       : "body is not valid JSON (syntax error near byte " +
+                                             std::to_string(position) + ")";
         rejection_ = schema_rejection{schema_error::invalid_json, "", detail, std::nullopt};
         return false;
     }
@@ -99,7 +99,7 @@ public:
     /// Returns why reading stopped, when the builder stopped it or the parser reported an error.
     std::optional<schema_rejection>& rejection() noexcept { return rejection_; }
 
-private:
+  private:
     template <typename Value>
     bool add(Value&& value) {
         return place(json(std::forward<Value>(value))) != nullptr;
@@ -141,10 +141,10 @@ private:
     const schema_limits& limits_;
     key_folder fold_event_key_;
     json root_;
-    std::vector<json*> open_;                               // open containers, outermost first
-    std::vector<std::unordered_set<std::string>> keys_;     // keys read in each open container
-    json* next_member_ = nullptr;                           // slot of the member being read
-    std::size_t batch_size_ = 0;                            // elements of a top-level array
+    std::vector<json*> open_;                            // open containers, outermost first
+    std::vector<std::unordered_set<std::string>> keys_;  // keys read in each open container
+    json* next_member_ = nullptr;                        // slot of the member being read
+    std::size_t batch_size_ = 0;                         // elements of a top-level array
     std::optional<schema_rejection> rejection_;
 };
 
@@ -166,10 +166,9 @@ boost::system::result<json, schema_rejection> read_json(std::string_view body,
         return invalid_json("body is not valid UTF-8 (at byte " + std::to_string(*bad) + ")");
     }
     if (nests_deeper_than(body, limits.max_depth)) {
-        return schema_rejection{schema_error::too_deep, "",
-                                "body nests deeper than " + std::to_string(limits.max_depth) +
-                                    " levels",
-                                std::nullopt};
+        return schema_rejection{
+            schema_error::too_deep, "",
+            "body nests deeper than " + std::to_string(limits.max_depth) + " levels", std::nullopt};
     }
 
     // Parse; nlohmann may still throw (memory exhaustion, or an exception it raises outside
@@ -182,10 +181,11 @@ boost::system::result<json, schema_rejection> read_json(std::string_view body,
         parsed = false;
     }
     if (!parsed) {
-        if (builder.rejection()) return std::move(*builder.rejection());
+        if (builder.rejection())
+            return {boost::system::in_place_error, std::move(*builder.rejection())};
         return invalid_json("body is not valid JSON");
     }
-    return std::move(builder.root());
+    return {boost::system::in_place_value, std::move(builder.root())};
 }
 
 }  // namespace seshook::detail

@@ -1,10 +1,9 @@
 #pragma once
 
-#include <string>
-#include <string_view>
-
 #include <boost/system/result.hpp>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
 
 #include "seshook/event/schema.hpp"
 

@@ -1,0 +1,61 @@
+#include "seshook/sinks/rejects_store.hpp"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "seshook/event/json_text.hpp"
+#include "seshook/support/time_format.hpp"
+
+namespace seshook {
+namespace {
+
+std::string encode_base64(std::string_view bytes) {
+    // EVP_EncodeBlock writes 4 characters for every 3 bytes started, plus a terminating zero.
+    std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                       reinterpret_cast<const unsigned char*>(bytes.data()),
+                                       static_cast<int>(bytes.size()));
+    encoded.resize(static_cast<std::size_t>(length));
+    return encoded;
+}
+
+// Builds the line; with `as_text` the body is kept verbatim, otherwise base64-encoded.
+std::string make_line(std::string_view reason, std::string_view detail, std::string_view peer,
+                      std::string_view body, bool as_text) {
+    // NOTE: ordered_json keeps the keys in the documented order, for an operator reading it.
+    nlohmann::ordered_json line;
+    line["time"] = format_rfc3339_ms(std::chrono::system_clock::now());
+    line["peer"] = peer;
+    line["reason"] = reason;
+    line["detail"] = detail;
+    if (as_text) {
+        line["body"] = body;
+    } else {
+        line["bodyBase64"] = encode_base64(body);
+    }
+
+    // The body was checked, but detail and peer are ours to keep readable: replace, never throw.
+    return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace
+
+rejects_store::rejects_store(std::filesystem::path path) : appender_(std::move(path), "rejects") {}
+
+void rejects_store::start() { appender_.start(); }
+
+void rejects_store::keep(std::string_view reason, std::string_view detail, std::string_view peer,
+                         std::string_view body) {
+    appender_.append(make_line(reason, detail, peer, body, is_valid_utf8(body)));
+}
+
+void rejects_store::reopen() { appender_.reopen(); }
+
+void rejects_store::stop() { appender_.stop(); }
+
+std::size_t rejects_store::kept() const { return appender_.written(); }
+
+}  // namespace seshook

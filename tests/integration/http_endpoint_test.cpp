@@ -1,0 +1,236 @@
+// End to end: the HTTP/1.1 behaviour of the endpoint (routing, limits, keep-alive, timeouts).
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "integration/integration_helpers.hpp"
+
+namespace seshook::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::steady_clock;
+using HttpEndpoint = daemon_test;
+
+TEST_F(HttpEndpoint, BodyOverTheLimitIs413AndClosesTheConnection) {
+    auto& daemon = start_daemon(with_server("max_body_bytes = 1024"));
+    const std::string body = "[" + std::string(4096, ' ') + sample_event(1) + "]";
+    raw_connection connection(daemon.port());
+    connection.send(make_post("/callback", body));
+    const auto response = connection.read_response();
+    EXPECT_EQ(response.status, 413u);
+    EXPECT_EQ(json_body(response).value("error", ""), "body_too_large") << response.body;
+    EXPECT_EQ(response.header("Connection"), "close");
+    EXPECT_TRUE(connection.wait_closed(3s));
+
+    // The refusal is on record, and a body within the limit still passes.
+    const auto rejects = wait_for_json_lines(daemon.rejects_path(), 1, 5s);
+    ASSERT_EQ(rejects.size(), 1u);
+    EXPECT_EQ(rejects[0].value("reason", ""), "body_too_large");
+    EXPECT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(2))).status, 200u);
+}
+
+TEST_F(HttpEndpoint, BodyOverTheLimitAnnouncedWithExpectGets413WithoutContinue) {
+    auto& daemon = start_daemon(with_server("max_body_bytes = 1024"));
+    raw_connection connection(daemon.port());
+    connection.send(
+        "POST /callback HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n");
+    const auto response = connection.read_response();
+    EXPECT_EQ(response.status, 413u);
+    EXPECT_TRUE(connection.wait_closed(3s));
+}
+
+TEST_F(HttpEndpoint, WrongMethodOnTheCallbackIs405WithAllow) {
+    auto& daemon = start_daemon();
+    raw_connection connection(daemon.port());
+    for (const std::string method : {"GET", "PUT", "DELETE"}) {
+        connection.send(method + " /callback HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        const auto response = connection.read_response();
+        EXPECT_EQ(response.status, 405u) << method;
+        EXPECT_EQ(response.header("Allow"), "POST") << method;
+        EXPECT_EQ(json_body(response).value("error", ""), "method_not_allowed") << method;
+    }
+}
+
+TEST_F(HttpEndpoint, UnknownPathIs404) {
+    auto& daemon = start_daemon();
+    for (const std::string target : {"/", "/callbacks", "/callback/extra", "/wp-login.php"}) {
+        const auto response = send_once(daemon.port(), make_post(target, sample_event(1)));
+        EXPECT_EQ(response.status, 404u) << target;
+        EXPECT_EQ(json_body(response).value("error", ""), "not_found") << target;
+    }
+
+    // Scanners' noise is not kept with the refused callbacks, and nothing reached the sinks.
+    EXPECT_TRUE(read_json_lines(daemon.rejects_path()).empty());
+    EXPECT_TRUE(read_json_lines(daemon.events_path()).empty());
+}
+
+TEST_F(HttpEndpoint, HealthzAnswers200) {
+    auto& daemon = start_daemon();
+    raw_connection connection(daemon.port());
+    connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto response = connection.read_response();
+    EXPECT_EQ(response.status, 200u);
+    EXPECT_EQ(response.body, R"({"ok":true})");
+
+    connection.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    response = connection.read_response();
+    EXPECT_EQ(response.status, 200u);
+
+    connection.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    response = connection.read_response();
+    EXPECT_EQ(response.status, 405u);
+    EXPECT_EQ(response.header("Allow"), "GET, HEAD");
+}
+
+TEST_F(HttpEndpoint, KeepAliveServesManyRequestsOnOneConnection) {
+    auto& daemon = start_daemon();
+    constexpr std::size_t count = 200;
+    raw_connection connection(daemon.port());
+    std::size_t answered_ok = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        connection.send(make_post("/callback", sample_event(i)));
+        const auto response = connection.read_response();
+        if (response.status == 200u && response.header("Connection") != "close") ++answered_ok;
+    }
+    EXPECT_EQ(answered_ok, count);
+    EXPECT_EQ(wait_for_json_lines(daemon.events_path(), count, 10s).size(), count);
+}
+
+TEST_F(HttpEndpoint, PipelinedRequestsAreAnsweredInOrder) {
+    auto& daemon = start_daemon();
+    raw_connection connection(daemon.port());
+    connection.send(make_post("/callback", sample_event(1)) + make_post("/callback", "{oops") +
+                    "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n" +
+                    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(connection.read_response().status, 200u);
+    EXPECT_EQ(connection.read_response().status, 400u);
+    EXPECT_EQ(connection.read_response().status, 404u);
+    EXPECT_EQ(connection.read_response().status, 200u);
+}
+
+TEST_F(HttpEndpoint, Http10ClosesAfterTheAnswer) {
+    auto& daemon = start_daemon();
+    raw_connection connection(daemon.port());
+    const std::string body = sample_event(1);
+    connection.send("POST /callback HTTP/1.0\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\n\r\n" + body);
+    const auto response = connection.read_response();
+    EXPECT_EQ(response.status, 200u);
+    EXPECT_TRUE(connection.wait_closed(3s));
+}
+
+TEST_F(HttpEndpoint, ConnectionCloseIsHonoured) {
+    auto& daemon = start_daemon();
+    raw_connection connection(daemon.port());
+    connection.send(make_post("/callback", sample_event(1), "Connection: close\r\n"));
+    const auto response = connection.read_response();
+    EXPECT_EQ(response.status, 200u);
+    EXPECT_EQ(response.header("Connection"), "close");
+    EXPECT_TRUE(connection.wait_closed(3s));
+}
+
+TEST_F(HttpEndpoint, ExpectContinueGets100BeforeTheAnswer) {
+    auto& daemon = start_daemon();
+    raw_connection connection(daemon.port());
+    const std::string body = sample_event(1);
+    connection.send("POST /callback HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    const auto interim = connection.read_response();
+    EXPECT_EQ(interim.status, 100u);
+
+    connection.send(body);
+    const auto response = connection.read_response();
+    EXPECT_EQ(response.status, 200u);
+    EXPECT_EQ(wait_for_json_lines(daemon.events_path(), 1, 5s).size(), 1u);
+}
+
+TEST_F(HttpEndpoint, StalledHeadIsCutOffAfterTheRequestTimeout) {
+    auto& daemon = start_daemon(with_server(R"(request_timeout = "500ms")"));
+    raw_connection connection(daemon.port());
+    const auto started = steady_clock::now();
+    connection.send("POST /callback HTTP/1.1\r\nHost: x\r\nContent-Le");
+    EXPECT_TRUE(connection.wait_closed(5s));
+    EXPECT_GE(steady_clock::now() - started, 400ms);
+    EXPECT_TRUE(daemon.wait_for_log("not complete within", 2s));
+}
+
+TEST_F(HttpEndpoint, TricklingBodyIsCutOffAfterTheRequestTimeout) {
+    auto& daemon = start_daemon(with_server(R"(request_timeout = "600ms")"));
+    raw_connection connection(daemon.port());
+    const std::string body = sample_event(1);
+    connection.send("POST /callback HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n");
+
+    // A byte every 100 ms keeps the connection busy but never finishes within the timeout.
+    bool closed = false;
+    const auto deadline = steady_clock::now() + 5s;
+    for (std::size_t i = 0; i < body.size() && steady_clock::now() < deadline && !closed; ++i) {
+        try {
+            connection.send(body.substr(i, 1));
+        } catch (const std::exception&) {
+            closed = true;
+            break;
+        }
+        closed = connection.wait_closed(100ms);
+    }
+    EXPECT_TRUE(closed || connection.wait_closed(3s));
+    EXPECT_TRUE(read_json_lines(daemon.events_path()).empty());
+}
+
+TEST_F(HttpEndpoint, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
+    auto& daemon = start_daemon(with_server(R"(idle_timeout = "300ms")"));
+    raw_connection connection(daemon.port());
+    connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(connection.read_response().status, 200u);
+    EXPECT_TRUE(connection.wait_closed(5s));
+}
+
+TEST_F(HttpEndpoint, MalformedRequestIs400AndCloses) {
+    auto& daemon = start_daemon();
+    raw_connection connection(daemon.port());
+    connection.send("POST /callback HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n{}");
+    const auto response = connection.read_response();
+    EXPECT_EQ(response.status, 400u);
+    EXPECT_EQ(json_body(response).value("error", ""), "malformed_request") << response.body;
+    EXPECT_TRUE(connection.wait_closed(3s));
+
+    // The daemon still serves others.
+    EXPECT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(1))).status, 200u);
+}
+
+TEST_F(HttpEndpoint, HeadOverTheLimitIs431AndCloses) {
+    auto& daemon = start_daemon(with_server("max_header_bytes = 1024"));
+    raw_connection connection(daemon.port());
+    connection.send("POST /callback HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(4096, 'a') +
+                    "\r\nContent-Length: 2\r\n\r\n{}");
+    const auto response = connection.read_response();
+    EXPECT_EQ(response.status, 431u);
+    EXPECT_TRUE(connection.wait_closed(3s));
+}
+
+TEST_F(HttpEndpoint, ChunkedBodyIsAccepted) {
+    auto& daemon = start_daemon();
+    const std::string body = sample_event(1);
+    const std::string half = body.substr(0, body.size() / 2);
+    const std::string rest = body.substr(body.size() / 2);
+    const auto hex = [](std::size_t n) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%zx", n);
+        return std::string(text);
+    };
+    const auto response = send_once(
+        daemon.port(), "POST /callback HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                           hex(half.size()) + "\r\n" + half + "\r\n" + hex(rest.size()) + "\r\n" +
+                           rest + "\r\n0\r\n\r\n");
+    EXPECT_EQ(response.status, 200u) << response.body;
+    const auto lines = wait_for_json_lines(daemon.events_path(), 1, 5s);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0].at("payload"), nlohmann::json::parse(body));
+}
+
+}  // namespace
+}  // namespace seshook::testing

@@ -1,0 +1,249 @@
+#include "seshook/sinks/forward_sink.hpp"
+
+#include <chrono>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/recording_sink.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tiny_http_receiver.hpp"
+
+namespace seshook {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::make_test_record;
+using testing::read_lines;
+using testing::receiver_reply;
+using testing::received_request;
+using testing::temp_dir;
+using testing::tiny_http_receiver;
+
+// Generous bounds: they catch a hang, not a slow machine.
+constexpr auto patience = 5s;
+
+class ForwardSink : public ::testing::Test {
+protected:
+    // Small timeouts and backoff keep the retrying cases fast.
+    forward_options options_for(const tiny_http_receiver& receiver) const {
+        forward_options options;
+        options.url = receiver.url("/ses/events");
+        options.timeout = 2s;
+        options.max_attempts = 3;
+        options.backoff_initial = 10ms;
+        options.backoff_max = 40ms;
+        options.dead_letter_path = dir_ / "var" / "dead-letter.jsonl";
+        return options;
+    }
+
+    // Returns the dead-letter lines, once the sink has closed its file.
+    std::vector<nlohmann::json> dead_letters(forward_sink& sink) const {
+        sink.close();
+        std::vector<nlohmann::json> lines;
+        for (const auto& line : read_lines(dir_ / "var" / "dead-letter.jsonl")) {
+            lines.push_back(nlohmann::json::parse(line));
+        }
+        return lines;
+    }
+
+    temp_dir dir_;
+};
+
+TEST_F(ForwardSink, ForwardsTheOriginalBytesWithItsHeaders) {
+    tiny_http_receiver receiver;
+    auto options = options_for(receiver);
+    options.headers = {{"Authorization", "Bearer downstream-token"}, {"X-Tenant", "mail"}};
+    forward_sink sink("downstream", {}, options);
+    sink.open();
+    auto r = make_test_record("bounce", "user@example.com", 1654064683, "550 mailbox unavailable");
+    r.event.raw = "{ \"event\" : \"bounce\",\"email\":\"user@example.com\",\"n\":1.50 }";
+
+    EXPECT_EQ(sink.consume(r, {}), delivery_outcome::delivered);
+
+    const auto requests = receiver.requests();
+    ASSERT_EQ(requests.size(), 1);
+    const auto& request = requests.front();
+    EXPECT_EQ(request.method, "POST");
+    EXPECT_EQ(request.target, "/ses/events");
+    EXPECT_EQ(request.body, r.event.raw);
+    EXPECT_EQ(request.header("X-Seshook-Id"), r.event.id);
+    EXPECT_EQ(request.header("X-Seshook-Event"), "bounce");
+    EXPECT_EQ(request.header("Authorization"), "Bearer downstream-token");
+    EXPECT_EQ(request.header("X-Tenant"), "mail");
+    EXPECT_EQ(sink.counters().delivered, 1);
+    EXPECT_TRUE(dead_letters(sink).empty());
+}
+
+TEST_F(ForwardSink, KeepsTheConnectionAcrossEvents) {
+    tiny_http_receiver receiver;
+    forward_sink sink("downstream", {}, options_for(receiver));
+    sink.open();
+
+    for (const char* event : {"delivered", "open", "click"}) {
+        EXPECT_EQ(sink.consume(make_test_record(event), {}), delivery_outcome::delivered);
+    }
+
+    EXPECT_EQ(receiver.request_count(), 3);
+    EXPECT_EQ(receiver.connection_count(), 1);
+}
+
+TEST_F(ForwardSink, RetriesUntilTheDownstreamRecovers) {
+    tiny_http_receiver receiver(tiny_http_receiver::answer_in_turn({503, 503, 200}));
+    forward_sink sink("downstream", {}, options_for(receiver));
+    sink.open();
+    const auto r = make_test_record();
+
+    EXPECT_EQ(sink.consume(r, {}), delivery_outcome::delivered);
+
+    const auto requests = receiver.requests();
+    ASSERT_EQ(requests.size(), 3);
+    for (const auto& request : requests) {
+        EXPECT_EQ(request.body, r.event.raw);
+        EXPECT_EQ(request.header("X-Seshook-Id"), r.event.id);
+    }
+    EXPECT_TRUE(dead_letters(sink).empty());
+}
+
+TEST_F(ForwardSink, RetriesTooManyRequests) {
+    tiny_http_receiver receiver(tiny_http_receiver::answer_in_turn({429, 200}));
+    forward_sink sink("downstream", {}, options_for(receiver));
+    sink.open();
+
+    EXPECT_EQ(sink.consume(make_test_record(), {}), delivery_outcome::delivered);
+    EXPECT_EQ(receiver.request_count(), 2);
+}
+
+TEST_F(ForwardSink, DeadLettersAfterMaxAttemptsWithTheLastError) {
+    tiny_http_receiver receiver([](const received_request&, std::size_t index) {
+        receiver_reply reply;
+        reply.status = 500;
+        reply.body = "database down, try " + std::to_string(index + 1);
+        return reply;
+    });
+    forward_sink sink("downstream", {}, options_for(receiver));
+    sink.open();
+    const auto r = make_test_record("deferred");
+
+    EXPECT_EQ(sink.consume(r, {}), delivery_outcome::dead_lettered);
+
+    EXPECT_EQ(receiver.request_count(), 3);
+    EXPECT_EQ(sink.counters().dead_lettered, 1);
+    const auto lines = dead_letters(sink);
+    ASSERT_EQ(lines.size(), 1);
+    const auto& line = lines.front();
+    EXPECT_EQ(line["sink"], "downstream");
+    EXPECT_EQ(line["id"], r.event.id);
+    EXPECT_EQ(line["event"], "deferred");
+    EXPECT_EQ(line["attempts"], 3);
+    EXPECT_NE(line["error"].get<std::string>().find("500"), std::string::npos) << line;
+    EXPECT_NE(line["error"].get<std::string>().find("try 3"), std::string::npos) << line;
+    EXPECT_TRUE(line["time"].is_string());
+    EXPECT_EQ(line["record"], nlohmann::json::parse(r.to_json_line()));
+}
+
+TEST_F(ForwardSink, DeadLettersAClientErrorWithoutRetrying) {
+    tiny_http_receiver receiver(tiny_http_receiver::answer_always(400));
+    forward_sink sink("downstream", {}, options_for(receiver));
+    sink.open();
+
+    EXPECT_EQ(sink.consume(make_test_record(), {}), delivery_outcome::dead_lettered);
+
+    EXPECT_EQ(receiver.request_count(), 1);
+    const auto lines = dead_letters(sink);
+    ASSERT_EQ(lines.size(), 1);
+    EXPECT_EQ(lines.front()["attempts"], 1);
+    EXPECT_NE(lines.front()["error"].get<std::string>().find("400"), std::string::npos);
+}
+
+TEST_F(ForwardSink, DeadLettersWhenTheDownstreamNeverAnswers) {
+    tiny_http_receiver receiver(tiny_http_receiver::never_answer());
+    auto options = options_for(receiver);
+    options.timeout = 200ms;
+    options.max_attempts = 2;
+    forward_sink sink("downstream", {}, options);
+    sink.open();
+
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(sink.consume(make_test_record(), {}), delivery_outcome::dead_lettered);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, patience);
+
+    EXPECT_EQ(receiver.request_count(), 2);
+    const auto lines = dead_letters(sink);
+    ASSERT_EQ(lines.size(), 1);
+    EXPECT_EQ(lines.front()["attempts"], 2);
+    EXPECT_NE(lines.front()["error"].get<std::string>().find("timed out"), std::string::npos);
+}
+
+TEST_F(ForwardSink, DeadLettersWhenTheDownstreamIsUnreachable) {
+    std::string url;
+    {
+        tiny_http_receiver gone;
+        url = gone.url();
+    }
+    forward_options options;
+    options.url = url;
+    options.max_attempts = 2;
+    options.backoff_initial = 10ms;
+    options.dead_letter_path = dir_ / "var" / "dead-letter.jsonl";
+    forward_sink sink("downstream", {}, options);
+    sink.open();
+
+    EXPECT_EQ(sink.consume(make_test_record(), {}), delivery_outcome::dead_lettered);
+
+    const auto lines = dead_letters(sink);
+    ASSERT_EQ(lines.size(), 1);
+    EXPECT_NE(lines.front()["error"].get<std::string>().find("connect"), std::string::npos);
+}
+
+TEST_F(ForwardSink, GivesUpWhenStoppedDuringBackoff) {
+    tiny_http_receiver receiver(tiny_http_receiver::answer_always(503));
+    auto options = options_for(receiver);
+    options.max_attempts = 10;
+    options.backoff_initial = 60s;
+    options.backoff_max = 60s;
+    forward_sink sink("downstream", {}, options);
+    sink.open();
+    std::stop_source stop;
+    std::jthread stopper([&] {
+        receiver.wait_for_requests(1, patience);
+        std::this_thread::sleep_for(50ms);
+        stop.request_stop();
+    });
+
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(sink.consume(make_test_record(), stop.get_token()), delivery_outcome::dead_lettered);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, patience + 1s);
+
+    const auto lines = dead_letters(sink);
+    ASSERT_EQ(lines.size(), 1);
+    EXPECT_GE(lines.front()["attempts"].get<unsigned>(), 1u);
+    EXPECT_NE(lines.front()["error"].get<std::string>().find("503"), std::string::npos);
+}
+
+TEST_F(ForwardSink, EncodesAnEventNameAHeaderCannotCarry) {
+    tiny_http_receiver receiver;
+    forward_sink sink("downstream", {}, options_for(receiver));
+    sink.open();
+    auto r = make_test_record("opened\r\nX-Forged: 1");
+
+    EXPECT_EQ(sink.consume(r, {}), delivery_outcome::delivered);
+
+    ASSERT_EQ(receiver.request_count(), 1);
+    const auto request = receiver.requests().front();
+    EXPECT_EQ(request.header("X-Seshook-Event"), "opened%0D%0AX-Forged: 1");
+    EXPECT_FALSE(request.has_header("X-Forged"));
+}
+
+TEST_F(ForwardSink, RefusesAUrlThatIsNotHttp) {
+    forward_options options;
+    options.url = "ftp://example.com/events";
+    EXPECT_THROW(forward_sink("downstream", {}, options), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace seshook

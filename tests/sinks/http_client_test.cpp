@@ -1,0 +1,309 @@
+#include "seshook/sinks/http_client.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.hpp"
+#include "support/tiny_http_receiver.hpp"
+
+namespace seshook {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::receiver_reply;
+using testing::received_request;
+using testing::tiny_http_receiver;
+using testing::tls_identity;
+
+// Generous bounds: they catch a hang, not a slow machine.
+constexpr auto patience = 5s;
+
+http_client client_for(const std::string& url, bool verify_tls = true) {
+    auto parsed = http_url::parse(url);
+    EXPECT_TRUE(parsed.has_value()) << url;
+    return http_client(parsed.value_or(http_url{}), verify_tls);
+}
+
+http_exchange post(http_client& client, std::string_view body = R"({"event":"open"})",
+                   std::chrono::milliseconds timeout = 5s) {
+    return client.post(body, {}, timeout, std::stop_token{});
+}
+
+// Returns a loopback port that nothing listens on (bound, then released).
+std::uint16_t closed_port() {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor acceptor(
+        ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    return acceptor.local_endpoint().port();
+}
+
+// Points OpenSSL's default CA file at `path` for as long as it lives.
+class trusted_ca_file {
+public:
+    explicit trusted_ca_file(const std::filesystem::path& path) {
+        if (const char* old = std::getenv("SSL_CERT_FILE")) {
+            old_ = old;
+        }
+        ::setenv("SSL_CERT_FILE", path.c_str(), 1);
+    }
+    ~trusted_ca_file() {
+        if (old_) {
+            ::setenv("SSL_CERT_FILE", old_->c_str(), 1);
+        } else {
+            ::unsetenv("SSL_CERT_FILE");
+        }
+    }
+
+private:
+    std::optional<std::string> old_;
+};
+
+TEST(HttpUrl, ParsesSchemesWithoutCaseAndDefaultPorts) {
+    const auto plain = http_url::parse("HTTP://hooks.example.com");
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->tls);
+    EXPECT_EQ(plain->host, "hooks.example.com");
+    EXPECT_EQ(plain->port, 80);
+    EXPECT_EQ(plain->target, "/");
+
+    const auto secure = http_url::parse("https://hooks.example.com/ses/events?src=seshook");
+    ASSERT_TRUE(secure);
+    EXPECT_TRUE(secure->tls);
+    EXPECT_EQ(secure->port, 443);
+    EXPECT_EQ(secure->target, "/ses/events?src=seshook");
+}
+
+TEST(HttpUrl, ParsesPortsAndBracketedIpv6) {
+    const auto v4 = http_url::parse("http://127.0.0.1:8081/in");
+    ASSERT_TRUE(v4);
+    EXPECT_EQ(v4->host, "127.0.0.1");
+    EXPECT_EQ(v4->port, 8081);
+    EXPECT_EQ(v4->target, "/in");
+
+    const auto v6 = http_url::parse("https://[2001:db8::1]:9443?x=1");
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->host, "2001:db8::1");
+    EXPECT_EQ(v6->port, 9443);
+    EXPECT_EQ(v6->target, "/?x=1");
+}
+
+TEST(HttpUrl, StripsTheFragment) {
+    const auto url = http_url::parse("http://example.com/a?b=1#part");
+    ASSERT_TRUE(url);
+    EXPECT_EQ(url->target, "/a?b=1");
+}
+
+TEST(HttpUrl, RefusesWhatIsNotAnAbsoluteHttpUrl) {
+    for (const char* text : {"", "example.com/hook", "ftp://example.com/", "http://",
+                             "http://user:secret@example.com/", "http://example.com:0/",
+                             "http://example.com:65536/", "http://example.com:80x/",
+                             "http://[2001:db8::1/", "http://[not-an-address]/",
+                             "http://exa mple.com/", "http://example.com/a b"}) {
+        EXPECT_FALSE(http_url::parse(text)) << text;
+    }
+}
+
+TEST(HttpClient, PostsTheBodyAndReadsTheStatus) {
+    tiny_http_receiver receiver(tiny_http_receiver::answer_always(202));
+    auto client = client_for(receiver.url("/ses/in?k=v"));
+
+    const auto exchange = client.post(R"({"event":"delivered"})", {{"X-Extra", "yes"}}, 5s, {});
+
+    ASSERT_TRUE(exchange.transport_ok) << exchange.error;
+    EXPECT_EQ(exchange.status, 202);
+    EXPECT_EQ(exchange.body, R"({"ok":true})");
+    const auto requests = receiver.requests();
+    ASSERT_EQ(requests.size(), 1);
+    const auto& request = requests.front();
+    EXPECT_EQ(request.method, "POST");
+    EXPECT_EQ(request.target, "/ses/in?k=v");
+    EXPECT_EQ(request.body, R"({"event":"delivered"})");
+    EXPECT_EQ(request.header("Host"), "127.0.0.1:" + std::to_string(receiver.port()));
+    EXPECT_EQ(request.header("Content-Type"), "application/json");
+    EXPECT_EQ(request.header("Content-Length"), "21");
+    EXPECT_EQ(request.header("User-Agent").rfind("seshook", 0), 0);
+    EXPECT_EQ(request.header("X-Extra"), "yes");
+}
+
+TEST(HttpClient, ReusesOneConnectionForSeveralPosts) {
+    tiny_http_receiver receiver;
+    auto client = client_for(receiver.url());
+
+    for (int i = 0; i < 4; ++i) {
+        const auto exchange = post(client);
+        ASSERT_TRUE(exchange.transport_ok) << exchange.error;
+        EXPECT_EQ(exchange.status, 200);
+    }
+
+    EXPECT_EQ(receiver.request_count(), 4);
+    EXPECT_EQ(receiver.connection_count(), 1);
+}
+
+TEST(HttpClient, ReconnectsWhenTheKeptConnectionWasClosed) {
+    // The first answer looks kept alive, but the receiver closes the connection right after it,
+    // as a server does when the connection idles past its keep-alive timeout.
+    tiny_http_receiver receiver([](const received_request&, std::size_t index) {
+        receiver_reply reply;
+        reply.drop_after = index == 0;
+        return reply;
+    });
+    auto client = client_for(receiver.url());
+    ASSERT_TRUE(post(client).transport_ok);
+
+    const auto second = post(client);
+
+    ASSERT_TRUE(second.transport_ok) << second.error;
+    EXPECT_EQ(second.status, 200);
+    EXPECT_EQ(receiver.request_count(), 2);
+    EXPECT_EQ(receiver.connection_count(), 2);
+}
+
+TEST(HttpClient, OpensANewConnectionAfterConnectionClose) {
+    tiny_http_receiver receiver([](const received_request&, std::size_t) {
+        receiver_reply reply;
+        reply.close = true;
+        return reply;
+    });
+    auto client = client_for(receiver.url());
+
+    for (int i = 0; i < 2; ++i) {
+        const auto exchange = post(client);
+        ASSERT_TRUE(exchange.transport_ok) << exchange.error;
+    }
+
+    EXPECT_EQ(receiver.connection_count(), 2);
+}
+
+TEST(HttpClient, KeepsOnlyTheStartOfALargeBody) {
+    tiny_http_receiver receiver([](const received_request&, std::size_t) {
+        receiver_reply reply;
+        reply.status = 500;
+        reply.body = std::string(200 * 1024, 'x');
+        return reply;
+    });
+    auto client = client_for(receiver.url());
+
+    const auto first = post(client);
+    const auto second = post(client);
+
+    ASSERT_TRUE(first.transport_ok) << first.error;
+    EXPECT_EQ(first.status, 500);
+    EXPECT_EQ(first.body, std::string(512, 'x'));
+    ASSERT_TRUE(second.transport_ok) << second.error;
+    EXPECT_EQ(receiver.request_count(), 2);
+}
+
+TEST(HttpClient, TimesOutWhenTheServerNeverAnswers) {
+    tiny_http_receiver receiver(tiny_http_receiver::never_answer());
+    auto client = client_for(receiver.url());
+
+    const auto started = std::chrono::steady_clock::now();
+    const auto exchange = post(client, "{}", 200ms);
+    const auto took = std::chrono::steady_clock::now() - started;
+
+    EXPECT_FALSE(exchange.transport_ok);
+    EXPECT_NE(exchange.error.find("timed out"), std::string::npos) << exchange.error;
+    EXPECT_GE(took, 150ms);
+    EXPECT_LT(took, patience);
+    EXPECT_EQ(receiver.request_count(), 1);
+}
+
+TEST(HttpClient, GivesUpEarlyWhenStopIsRequested) {
+    tiny_http_receiver receiver(tiny_http_receiver::never_answer());
+    auto client = client_for(receiver.url());
+    std::stop_source stop;
+    std::jthread stopper([&] {
+        receiver.wait_for_requests(1, patience);
+        stop.request_stop();
+    });
+
+    const auto started = std::chrono::steady_clock::now();
+    const auto exchange = client.post("{}", {}, 60s, stop.get_token());
+
+    EXPECT_FALSE(exchange.transport_ok);
+    EXPECT_NE(exchange.error.find("stopped"), std::string::npos) << exchange.error;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, patience + 1s);
+}
+
+TEST(HttpClient, ReportsARefusedConnection) {
+    auto client = client_for("http://127.0.0.1:" + std::to_string(closed_port()) + "/hook");
+
+    const auto exchange = post(client);
+
+    EXPECT_FALSE(exchange.transport_ok);
+    EXPECT_EQ(exchange.error.rfind("connect:", 0), 0) << exchange.error;
+    EXPECT_NE(exchange.error.find("refused"), std::string::npos) << exchange.error;
+}
+
+TEST(HttpClient, RefusesAHeaderThatWouldForgeAnother) {
+    tiny_http_receiver receiver;
+    auto client = client_for(receiver.url());
+
+    const auto exchange = client.post("{}", {{"X-Note", "a\r\nX-Forged: 1"}}, 5s, {});
+
+    EXPECT_FALSE(exchange.transport_ok);
+    EXPECT_EQ(receiver.request_count(), 0);
+}
+
+TEST(HttpClient, HttpsRefusesAnUntrustedCertificateWhenVerifying) {
+    tiny_http_receiver receiver(tls_identity::self_signed({"localhost", "127.0.0.1"}));
+    auto client = client_for(receiver.url(), true);
+
+    const auto exchange = post(client);
+
+    EXPECT_FALSE(exchange.transport_ok);
+    EXPECT_EQ(exchange.error.rfind("tls handshake:", 0), 0) << exchange.error;
+    EXPECT_EQ(receiver.request_count(), 0);
+}
+
+TEST(HttpClient, HttpsAcceptsAnyCertificateWhenNotVerifying) {
+    tiny_http_receiver receiver(tls_identity::self_signed({"localhost", "127.0.0.1"}));
+    auto client = client_for(receiver.url(), false);
+
+    const auto first = post(client, R"({"event":"click"})");
+    const auto second = post(client);
+
+    ASSERT_TRUE(first.transport_ok) << first.error;
+    EXPECT_EQ(first.status, 200);
+    ASSERT_TRUE(second.transport_ok) << second.error;
+    ASSERT_EQ(receiver.request_count(), 2);
+    EXPECT_EQ(receiver.requests().front().body, R"({"event":"click"})");
+    EXPECT_EQ(receiver.connection_count(), 1);
+}
+
+TEST(HttpClient, HttpsChecksTheHostNameOfATrustedCertificate) {
+    // Both certificates are trusted; only the first names this host.
+    const auto ours = tls_identity::self_signed({"localhost", "127.0.0.1"});
+    const auto elsewhere = tls_identity::self_signed({"other.example.com"});
+    const seshook::testing::temp_dir dir;
+    std::ofstream(dir / "ca.pem") << ours.certificate_pem << elsewhere.certificate_pem;
+    const trusted_ca_file trust(dir / "ca.pem");
+    tiny_http_receiver receiver(ours);
+    tiny_http_receiver impostor(elsewhere);
+    const auto port = std::to_string(receiver.port());
+
+    auto by_address = client_for("https://127.0.0.1:" + port + "/hook");
+    auto by_name = client_for("https://LOCALHOST:" + port + "/hook");
+    auto misnamed = client_for(impostor.url());
+    const auto a = post(by_address);
+    const auto b = post(by_name);
+    const auto c = post(misnamed);
+
+    ASSERT_TRUE(a.transport_ok) << a.error;
+    ASSERT_TRUE(b.transport_ok) << b.error;
+    EXPECT_FALSE(c.transport_ok);
+    EXPECT_EQ(c.error.rfind("tls handshake:", 0), 0) << c.error;
+    EXPECT_EQ(impostor.request_count(), 0);
+}
+
+}  // namespace
+}  // namespace seshook
