@@ -114,7 +114,6 @@ int run_daemon(const config& cfg) {
         rejects.stop();
         return 1;
     }
-    log_effective_config(cfg, srv, threads);
 
     // SIGHUP reopens files; SIGTERM and SIGINT begin a graceful stop.
     const auto stop_deadline = std::make_shared<steady_clock::time_point>();
@@ -138,6 +137,10 @@ int run_daemon(const config& cfg) {
             stop_when_drained(io, drain_timer, srv, *stop_deadline);
         };
     signals.async_wait(on_signal);
+
+    // NOTE: announced only now: a supervisor may signal as soon as it reads the listening line,
+    // and a signal that came before the signal set was installed would kill the process.
+    log_effective_config(cfg, srv, threads);
 
     // Serve on every I/O thread until the stop completes.
     std::vector<std::thread> pool;

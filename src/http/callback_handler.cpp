@@ -23,9 +23,10 @@ std::string_view path_of(std::string_view target) {
 }
 
 std::string error_body(std::string_view code, std::string_view detail) {
-    // nlohmann escapes the detail, which may quote parts of the payload.
-    return nlohmann::json{{"error", code}, {"detail", detail}}.dump(
-        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // nlohmann escapes the detail, which may quote parts of the payload; the ordered form keeps
+    // "error" first for people reading answers by eye.
+    return nlohmann::ordered_json{{"error", code}, {"detail", detail}}.dump(
+        -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace

@@ -176,8 +176,7 @@ TEST(CallbackHandler, RefusedBodyIs400AndKeptInRejects) {
 
 TEST(CallbackHandler, WrongTypeNamesTheFieldInTheAnswer) {
     harness h;
-    const auto answer =
-        h.post(R"({"event":"delivered","email":"a@example.com","timestamp":true})");
+    const auto answer = h.post(R"({"event":"delivered","email":"a@example.com","timestamp":true})");
     EXPECT_EQ(answer.status, 400u);
     const auto error = parsed(answer);
     EXPECT_EQ(error.value("error", ""), "wrong_type");
@@ -225,7 +224,7 @@ TEST(CallbackHandler, ErrorDetailQuotingThePayloadIsStillValidJson) {
     const auto error = parsed(answer);
     ASSERT_FALSE(error.is_discarded()) << answer.body;
     EXPECT_EQ(error.value("error", ""), "wrong_type");
-    EXPECT_NE(error.value("detail", "").find("\"quoted\"\n"), std::string::npos) << answer.body;
+    EXPECT_NE(error.value("detail", "").find("\"quoted\""), std::string::npos) << answer.body;
 }
 
 TEST(Printable, EscapesControlAndNonAsciiBytesAndTruncates) {

@@ -22,7 +22,8 @@ const std::string ok_body = R"({"ok":true})";
 
 std::vector<std::filesystem::path> example_files() {
     std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(source_dir() / "examples/events")) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(source_dir() / "examples/events")) {
         if (entry.path().extension() == ".json") files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
@@ -48,7 +49,7 @@ TEST_F(Callbacks, EveryExampleIsAcceptedAndWrittenToTheFileSink) {
     }
 
     // There is one example of every documented event type.
-    const std::set<std::string> documented{"delivered", "dropped", "bounce",      "open",
+    const std::set<std::string> documented{"delivered", "dropped",    "bounce",      "open",
                                            "click",     "spamreport", "unsubscribe", "deferred"};
     EXPECT_EQ(event_names, documented);
 
@@ -86,8 +87,8 @@ TEST_F(Callbacks, RepeatedDeliveryGetsTheSameId) {
 
 TEST_F(Callbacks, BatchOfThreeGivesThreeRecords) {
     auto& daemon = start_daemon();
-    const std::string body = "[" + sample_event(1) + ",\n " + sample_event(2) + " , " +
-                             sample_event(3) + "]";
+    const std::string body =
+        "[" + sample_event(1) + ",\n " + sample_event(2) + " , " + sample_event(3) + "]";
     const auto response = send_once(daemon.port(), make_post("/callback", body));
     EXPECT_EQ(response.status, 200u) << response.body;
     EXPECT_EQ(response.body, ok_body);
@@ -193,9 +194,9 @@ TEST_F(Callbacks, StrictModeRefusesDigitStringsAndUnknownEvents) {
     EXPECT_EQ(json_body(response).value("error", ""), "wrong_type") << response.body;
     EXPECT_NE(json_body(response).value("detail", "").find("timestamp"), std::string::npos);
 
-    response = send_once(
-        daemon.port(),
-        make_post("/callback", R"({"event":"processed","email":"user@example.com"})"));
+    response =
+        send_once(daemon.port(),
+                  make_post("/callback", R"({"event":"processed","email":"user@example.com"})"));
     EXPECT_EQ(response.status, 400u) << response.body;
     EXPECT_EQ(json_body(response).value("error", ""), "unknown_event") << response.body;
 
@@ -221,8 +222,7 @@ TEST_F(Callbacks, AnyContentTypeIsAccepted) {
         const auto response = connection.read_response();
         EXPECT_EQ(response.status, 200u) << "headers: " << headers[i] << response.body;
     }
-    EXPECT_EQ(wait_for_json_lines(daemon.events_path(), headers.size(), 5s).size(),
-              headers.size());
+    EXPECT_EQ(wait_for_json_lines(daemon.events_path(), headers.size(), 5s).size(), headers.size());
 }
 
 TEST_F(Callbacks, SecretInTheQueryStringStillReachesTheCallback) {

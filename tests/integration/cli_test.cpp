@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -85,7 +86,8 @@ headers = { Authorization = "Bearer x" }
 }
 
 TEST_F(CommandLine, CheckConfigRefusesAnUnknownKeyNamingItAndTheFile) {
-    const auto path = write_config("bad.toml", "[server]\nlisten = \"127.0.0.1:0\"\nlisten_port = 8080\n");
+    const auto path =
+        write_config("bad.toml", "[server]\nlisten = \"127.0.0.1:0\"\nlisten_port = 8080\n");
     const auto result = run({"--check-config", "--config", path.string()});
     EXPECT_EQ(result.exit_code, 1);
     EXPECT_NE(result.err.find("listen_port"), std::string::npos) << result.err;
@@ -145,6 +147,19 @@ TEST_F(CommandLine, PortInUseStopsTheDaemonWithExit1) {
 
     // The first daemon is unharmed.
     EXPECT_EQ(send_once(first.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").status, 200u);
+}
+
+TEST_F(CommandLine, LogLevelOptionOverridesTheConfig) {
+    // The config says info; debug lines appear only through the option.
+    daemon_options options;
+    options.arguments = {"--log-level", "debug"};
+    daemon_process daemon(options);
+    {
+        raw_connection connection(daemon.port());
+        connection.send("POST /callback HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{");
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(daemon.wait_for_log("closed the connection mid-request", 5s)) << daemon.log_text();
 }
 
 }  // namespace

@@ -1,9 +1,8 @@
 // End to end: the forward sink against a real HTTP receiver run by the test.
 
-#include <csignal>
-
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <set>
 #include <string>
@@ -20,14 +19,16 @@ namespace {
 
 using namespace std::chrono_literals;
 using std::chrono::steady_clock;
-using ForwardSink = daemon_test;
+using Forwarding = daemon_test;
 
 // A forward sink "downstream" to `url`, with fast retries unless `extra` says otherwise.
 std::string forward_sink_toml(const std::string& url, const std::string& extra = {}) {
     return "[[sinks]]\n"
            "type = \"forward\"\n"
            "name = \"downstream\"\n"
-           "url = \"" + url + "\"\n"
+           "url = \"" +
+           url +
+           "\"\n"
            "headers = { Authorization = \"Bearer test-token\" }\n"
            "dead_letter_path = \"{dir}/dead-letter.jsonl\"\n" +
            (extra.empty() ? std::string("timeout = \"2s\"\nmax_attempts = 10\n"
@@ -35,7 +36,7 @@ std::string forward_sink_toml(const std::string& url, const std::string& extra =
                           : extra);
 }
 
-TEST_F(ForwardSink, DownstreamGetsTheOriginalBytesWithIdAndEventHeaders) {
+TEST_F(Forwarding, DownstreamGetsTheOriginalBytesWithIdAndEventHeaders) {
     tiny_http_receiver receiver;
     auto& daemon = start_daemon(with_sinks(forward_sink_toml(receiver.url("/hook"))));
 
@@ -44,8 +45,9 @@ TEST_F(ForwardSink, DownstreamGetsTheOriginalBytesWithIdAndEventHeaders) {
         "{ \"event\" : \"open\",\"email\":\"Carol@Example.com\" , \"timestamp\":1743581322,"
         "\"subject\":\"caf\\u00e9 \xe2\x98\x95\",\"eventid\":4 }";
     const std::string first = sample_event(1);
-    const std::string second = "{\"email\": \"user2@example.com\", \"event\": \"bounce\", "
-                               "\"bounceType\": \"soft_bounce\", \"timestamp\": 1654064683}";
+    const std::string second =
+        "{\"email\": \"user2@example.com\", \"event\": \"bounce\", "
+        "\"bounceType\": \"soft_bounce\", \"timestamp\": 1654064683}";
     ASSERT_EQ(send_once(daemon.port(), make_post("/callback", single)).status, 200u);
     ASSERT_EQ(send_once(daemon.port(), make_post("/callback", "[" + first + ",\n  " + second + "]"))
                   .status,
@@ -73,11 +75,10 @@ TEST_F(ForwardSink, DownstreamGetsTheOriginalBytesWithIdAndEventHeaders) {
     EXPECT_TRUE(read_json_lines(daemon.dir() / "dead-letter.jsonl").empty());
 }
 
-TEST_F(ForwardSink, DownstreamThatFailsFirstAndRecoversGetsEveryEvent) {
+TEST_F(Forwarding, DownstreamThatFailsFirstAndRecoversGetsEveryEvent) {
     constexpr std::size_t failures = 4;
     constexpr std::size_t count = 10;
-    tiny_http_receiver receiver(
-        tiny_http_receiver::answer_in_turn({503, 503, 502, 503, 200}));
+    tiny_http_receiver receiver(tiny_http_receiver::answer_in_turn({503, 503, 502, 503, 200}));
     auto& daemon = start_daemon(with_sinks(forward_sink_toml(receiver.url("/hook"))));
 
     for (std::size_t i = 0; i < count; ++i) {
@@ -99,7 +100,7 @@ TEST_F(ForwardSink, DownstreamThatFailsFirstAndRecoversGetsEveryEvent) {
     EXPECT_TRUE(read_json_lines(daemon.rejects_path()).empty());
 }
 
-TEST_F(ForwardSink, ClientErrorIsDeadLetteredWithoutRetries) {
+TEST_F(Forwarding, ClientErrorIsDeadLetteredWithoutRetries) {
     tiny_http_receiver receiver(tiny_http_receiver::answer_always(400));
     auto& daemon = start_daemon(with_sinks(forward_sink_toml(receiver.url("/hook"))));
     ASSERT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(1))).status, 200u);
@@ -112,7 +113,7 @@ TEST_F(ForwardSink, ClientErrorIsDeadLetteredWithoutRetries) {
     EXPECT_EQ(receiver.request_count(), 1u);
 }
 
-TEST_F(ForwardSink, SilentDownstreamNeitherSlowsTheAnswersNorLosesEvents) {
+TEST_F(Forwarding, SilentDownstreamNeitherSlowsTheAnswersNorLosesEvents) {
     constexpr std::size_t count = 50;
     tiny_http_receiver receiver(tiny_http_receiver::never_answer());
     auto options = with_sinks(forward_sink_toml(receiver.url("/hook"),

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -37,7 +39,8 @@ TEST_F(HttpEndpoint, BodyOverTheLimitAnnouncedWithExpectGets413WithoutContinue) 
     auto& daemon = start_daemon(with_server("max_body_bytes = 1024"));
     raw_connection connection(daemon.port());
     connection.send(
-        "POST /callback HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n");
+        "POST /callback HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
+        "5000\r\n\r\n");
     const auto response = connection.read_response();
     EXPECT_EQ(response.status, 413u);
     EXPECT_TRUE(connection.wait_closed(3s));
@@ -137,8 +140,10 @@ TEST_F(HttpEndpoint, ExpectContinueGets100BeforeTheAnswer) {
     auto& daemon = start_daemon();
     raw_connection connection(daemon.port());
     const std::string body = sample_event(1);
-    connection.send("POST /callback HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    connection.send(
+        "POST /callback HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n");
     const auto interim = connection.read_response();
     EXPECT_EQ(interim.status, 100u);
 
@@ -230,6 +235,39 @@ TEST_F(HttpEndpoint, ChunkedBodyIsAccepted) {
     const auto lines = wait_for_json_lines(daemon.events_path(), 1, 5s);
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0].at("payload"), nlohmann::json::parse(body));
+}
+
+TEST_F(HttpEndpoint, ConnectionsPastTheLimitGet503UntilOneCloses) {
+    auto& daemon = start_daemon(with_server("max_connections = 2"));
+    const std::string health = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    // Two connections, both served and kept open.
+    auto first = std::make_unique<raw_connection>(daemon.port());
+    raw_connection second(daemon.port());
+    first->send(health);
+    second.send(health);
+    ASSERT_EQ(first->read_response().status, 200u);
+    ASSERT_EQ(second.read_response().status, 200u);
+
+    // A third is told that the server is busy, and closed.
+    raw_connection third(daemon.port());
+    third.send(health);
+    const auto refused = third.read_response();
+    EXPECT_EQ(refused.status, 503u);
+    EXPECT_EQ(json_body(refused).value("error", ""), "overloaded") << refused.body;
+    EXPECT_TRUE(third.wait_closed(3s));
+
+    // Once one closes, a new connection is served again.
+    first.reset();
+    unsigned status = 0;
+    const auto deadline = steady_clock::now() + 5s;
+    while (status != 200u && steady_clock::now() < deadline) {
+        raw_connection next(daemon.port());
+        next.send(health);
+        status = next.read_response().status;
+        if (status != 200u) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(status, 200u);
 }
 
 }  // namespace

@@ -3,8 +3,6 @@
 // Shared pieces of the end-to-end tests: a fixture that owns the daemon under test and prints
 // its log when a test fails, and builders of realistic event bodies.
 
-#include <gtest/gtest.h>
-
 #include <cstddef>
 #include <filesystem>
 #include <iostream>
@@ -12,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "seshook/event/event_id.hpp"

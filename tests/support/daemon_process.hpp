@@ -21,11 +21,11 @@ namespace seshook::testing {
 /// What a test adds to the configuration of a daemon it starts. In every text, `{dir}` stands
 /// for the daemon's temporary folder, so that a test can place its own files there.
 struct daemon_options {
-    std::string server_toml;           // extra lines of [server], e.g. `request_timeout = "1s"`
-    std::string schema_toml;           // lines of [schema], e.g. `mode = "strict"`
-    std::string sinks_toml;            // extra [[sinks]] tables, appended at the end
-    bool file_sink = true;             // a file sink "events" writing {dir}/events.jsonl
-    std::string log_level = "info";    // the daemon needs at least info to announce its port
+    std::string server_toml;             // extra lines of [server], e.g. `request_timeout = "1s"`
+    std::string schema_toml;             // lines of [schema], e.g. `mode = "strict"`
+    std::string sinks_toml;              // extra [[sinks]] tables, appended at the end
+    bool file_sink = true;               // a file sink "events" writing {dir}/events.jsonl
+    std::string log_level = "info";      // the daemon needs at least info to announce its port
     std::vector<std::string> arguments;  // extra command-line arguments
     std::chrono::milliseconds start_timeout{10'000};
 };

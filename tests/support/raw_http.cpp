@@ -10,7 +10,6 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <stdexcept>
 #include <system_error>
 
@@ -137,7 +136,8 @@ raw_response raw_connection::read_response() {
     response.version = status_line.substr(0, first_space);
     const auto second_space = status_line.find(' ', first_space + 1);
     const std::string code = status_line.substr(first_space + 1, second_space - first_space - 1);
-    const auto [stop, ec] = std::from_chars(code.data(), code.data() + code.size(), response.status);
+    const auto [stop, ec] =
+        std::from_chars(code.data(), code.data() + code.size(), response.status);
     if (ec != std::errc{} || stop != code.data() + code.size()) {
         throw failure("bad status line \"" + status_line + "\"");
     }
