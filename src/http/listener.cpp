@@ -1,5 +1,6 @@
 #include "http/listener.hpp"
 
+#include <chrono>
 #include <system_error>
 
 #include <boost/asio/strand.hpp>
@@ -13,9 +14,16 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using net::ip::tcp;
 
+namespace {
+
+constexpr auto accept_retry_pause = std::chrono::milliseconds(50);
+
+}  // namespace
+
 listener::listener(net::io_context& io, const server_config& config, callback_handler& handler)
     : io_(io),
       acceptor_(net::make_strand(io)),
+      retry_timer_(acceptor_.get_executor()),
       config_(config),
       handler_(handler),
       registry_(std::make_shared<session_registry>()) {}
@@ -44,6 +52,7 @@ void listener::stop() {
     net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
         beast::error_code ignored;
         self->acceptor_.close(ignored);
+        self->retry_timer_.cancel();
     });
     registry_->shut_down_all();
 }
@@ -62,10 +71,15 @@ void listener::do_accept() {
 void listener::on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || stopped_) return;
     if (ec) {
-        // Running out of descriptors must not end the accept loop; it is reported and retried.
+        // Running out of descriptors must not end the accept loop, nor spin it: it is
+        // reported and retried after a pause that lets connections close.
         static error_reporter accept_errors("listener");
         accept_errors.report("accept failed: " + ec.message());
-        return do_accept();
+        retry_timer_.expires_after(accept_retry_pause);
+        retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+            if (!wait_ec && !self->stopped_) self->do_accept();
+        });
+        return;
     }
 
     // Past the connection limit, the client is told so and the connection closed.

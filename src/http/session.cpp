@@ -174,7 +174,7 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
 
     // HTTP/1.0 without keep-alive and `Connection: close` end the connection after the answer.
     if (!request.keep_alive()) answer.close = true;
-    if (request.method() == http::verb::head) answer.body.clear();
+    answering_head_ = request.method() == http::verb::head;
     do_write(std::move(answer));
 }
 
@@ -232,6 +232,12 @@ void session::do_write(http_answer answer) {
     response_.keep_alive(!close);
     response_.body() = std::move(answer.body);
     response_.prepare_payload();
+
+    // A HEAD answer announces the length of the body it leaves out.
+    if (answering_head_) {
+        response_.body().clear();
+        answering_head_ = false;
+    }
 
     // Send it under the request deadline, so a client that stops reading is cut off too.
     phase_ = phase::answering;

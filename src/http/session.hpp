@@ -79,6 +79,7 @@ private:
     phase phase_ = phase::waiting;
     bool overloaded_;
     bool shutting_down_ = false;
+    bool answering_head_ = false;
 };
 
 }  // namespace seshook

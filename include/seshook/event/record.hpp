@@ -13,7 +13,7 @@ namespace seshook {
 struct record {
     validated_event event;
     std::string received_at;  // RFC 3339 UTC with milliseconds
-    std::string peer;         // the client address, "203.0.113.7" or "[2001:db8::1]"
+    std::string peer;         // the client address, "203.0.113.7" or "2001:db8::1"
 
     /// Returns the record as one JSON line (no newline):
     /// {"id":…,"receivedAt":…,"peer":…,"payload":{the event as received}} and, for an event
