@@ -18,14 +18,21 @@ function(seshook_configure_target target)
     endif()
 endfunction()
 
-# Adds a GoogleTest executable from the given sources, linked to the given libraries.
+# Adds a GoogleTest executable from the given sources, linked to the given libraries. Tests see
+# SESHOOK_SOURCE_DIR in their environment; with NEEDS_DAEMON they also see SESHOOK_BINARY, the
+# path of the seshook executable (only then do they wait for it to be built).
 function(seshook_add_test name)
-    cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+    cmake_parse_arguments(ARG "NEEDS_DAEMON" "" "SOURCES;LIBS" ${ARGN})
     add_executable(${name} ${ARG_SOURCES})
     seshook_configure_target(${name})
     target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}/tests")
     target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest_main GTest::gmock)
-    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30
-        PROPERTIES ENVIRONMENT "SESHOOK_BINARY=$<TARGET_FILE:seshook>"
-                   ENVIRONMENT_MODIFICATION "SESHOOK_SOURCE_DIR=set:${PROJECT_SOURCE_DIR}")
+    # NOTE: gtest_discover_tests splits property values at ';', so each variable goes through a
+    # property of its own rather than one list.
+    set(properties ENVIRONMENT "SESHOOK_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+    if(ARG_NEEDS_DAEMON)
+        add_dependencies(${name} seshook)
+        list(APPEND properties ENVIRONMENT_MODIFICATION "SESHOOK_BINARY=set:$<TARGET_FILE:seshook>")
+    endif()
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES ${properties})
 endfunction()

@@ -8,12 +8,16 @@
 #include <spdlog/spdlog.h>
 
 #include "seshook/event/record.hpp"
+#include "seshook/support/printable.hpp"
 
 namespace seshook {
 
 namespace http = boost::beast::http;
 
 namespace {
+
+// Payload text quoted in log lines is cut at this length.
+constexpr std::size_t max_logged_text = 200;
 
 constexpr std::string_view health_path = "/healthz";
 constexpr std::string_view ok_body = R"({"ok":true})";
@@ -75,7 +79,7 @@ http_answer callback_handler::accept_callback(std::string_view body, std::string
         if (event.unknown_event) {
             counters_.unknown_events.fetch_add(1, std::memory_order_relaxed);
             spdlog::warn("[http] unknown event name '{}' from {} accepted and flagged (id {})",
-                         printable(event.event), peer, event.id);
+                         printable(event.event, max_logged_text), peer, event.id);
         }
         records.push_back(make_record(std::move(event), std::string(peer), now));
     }
@@ -101,26 +105,8 @@ http_answer callback_handler::reject(unsigned status, std::string_view code,
     // Keep the body for inspection and replay, then tell the client and the operator why.
     counters_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     rejects_.keep(code, detail, peer, body);
-    spdlog::warn("[http] rejected callback from {}: {}: {}", peer, code, printable(detail));
+    spdlog::warn("[http] rejected callback from {}: {}: {}", peer, code, printable(detail, max_logged_text));
     return http_answer{status, error_body(code, detail), "", false};
-}
-
-std::string printable(std::string_view text, std::size_t max_length) {
-    std::string out;
-    out.reserve(std::min(text.size(), max_length) + 8);
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (out.size() >= max_length) {
-            out += "...";
-            break;
-        }
-        const auto byte = static_cast<unsigned char>(text[i]);
-        if (byte < 0x20 || byte >= 0x7f) {
-            out += fmt::format("\\x{:02x}", byte);
-        } else {
-            out.push_back(static_cast<char>(byte));
-        }
-    }
-    return out;
 }
 
 }  // namespace seshook

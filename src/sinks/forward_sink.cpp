@@ -1,6 +1,7 @@
 #include "seshook/sinks/forward_sink.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
@@ -17,14 +18,54 @@ namespace seshook {
 
 namespace {
 
-constexpr std::string_view id_header = "X-Seshook-Id";
-constexpr std::string_view event_header = "X-Seshook-Event";
-
 bool iequals(std::string_view a, std::string_view b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](unsigned char x, unsigned char y) {
         return std::tolower(x) == std::tolower(y);
     });
 }
+
+// Returns true when `name` is an HTTP header name (an RFC 9110 token).
+bool is_header_name(std::string_view name) {
+    constexpr std::string_view punctuation = "!#$%&'*+-.^_`|~";
+    if (name.empty()) return false;
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || punctuation.find(c) != std::string_view::npos;
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// Checks the extra headers: well formed, and none that seshook sets itself or that would
+// change the framing of the request.
+void check_headers(const std::map<std::string, std::string>& headers, table_reader& reader) {
+    constexpr std::array<std::string_view, 6> reserved{
+        "Host",       "Content-Length", "Transfer-Encoding",
+        "Connection", "X-Seshook-Id",   "X-Seshook-Event"};
+    const std::string key = reader.full_key("headers");
+    for (const auto& [name, value] : headers) {
+        if (!is_header_name(name)) {
+            throw config_error(reader.source() + ": " + key + ": \"" + name +
+                               "\" is not a valid header name");
+        }
+        for (const auto word : reserved) {
+            if (iequals(name, word)) {
+                throw config_error(reader.source() + ": " + key + "." + name +
+                                   ": is set by seshook and cannot be configured");
+            }
+        }
+        for (const char c : value) {
+            const auto byte = static_cast<unsigned char>(c);
+            if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
+                throw config_error(reader.source() + ": " + key + "." + name +
+                                   ": must not contain control characters such as line breaks");
+            }
+        }
+    }
+}
+
+constexpr std::string_view id_header = "X-Seshook-Id";
+constexpr std::string_view event_header = "X-Seshook-Event";
 
 // The event name comes from the payload, so bytes that a header may not carry (controls,
 // non-ASCII) are percent-encoded rather than forwarded.
@@ -179,6 +220,37 @@ delivery_outcome forward_sink::dead_letter(const record& r, unsigned attempts,
     line += '}';
     dead_letters_.append(std::move(line));
     return delivery_outcome::dead_lettered;
+}
+
+std::unique_ptr<sink> forward_sink::from_config(const sink_config& common, table_reader& reader) {
+    forward_options options;
+
+    // NOTE: the messages never repeat the URL or header values: they often hold credentials.
+    options.url = reader.required_string("url");
+    if (!http_url::parse(options.url)) {
+        throw reader.error("url", "expected an absolute http:// or https:// URL");
+    }
+    options.headers = reader.string_map_or("headers", {});
+    check_headers(options.headers, reader);
+
+    // Timing of each attempt and of the retries.
+    options.timeout = reader.duration_or("timeout", options.timeout);
+    options.max_attempts =
+        static_cast<unsigned>(reader.integer_or("max_attempts", options.max_attempts, 1, 100));
+    options.backoff_initial = reader.duration_or("backoff_initial", options.backoff_initial);
+    options.backoff_max = reader.duration_or("backoff_max", options.backoff_max);
+    if (options.backoff_max < options.backoff_initial) {
+        throw reader.error("backoff_max", "must not be shorter than backoff_initial");
+    }
+
+    // Where events that exhaust their attempts are kept; by default one file per sink.
+    options.dead_letter_path =
+        reader.string_or("dead_letter_path", "var/dead-letter-" + common.name + ".jsonl");
+    if (options.dead_letter_path.empty()) {
+        throw reader.error("dead_letter_path", "must not be empty");
+    }
+    options.verify_tls = reader.boolean_or("verify_tls", options.verify_tls);
+    return std::make_unique<forward_sink>(common.name, common.events, std::move(options));
 }
 
 }  // namespace seshook

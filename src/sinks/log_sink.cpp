@@ -3,30 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "seshook/support/printable.hpp"
+
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace seshook {
-namespace {
-
-// Escapes control characters, so that a crafted value cannot forge or break log lines.
-std::string printable(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            out += fmt::format("\\x{:02x}", byte);
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
 log_sink::log_sink(std::string name, std::vector<std::string> events)
     : sink("log", std::move(name), std::move(events)) {}
 
@@ -44,6 +27,10 @@ delivery_outcome log_sink::do_consume(const record& r, std::stop_token /*stop*/)
                      printable(e.email), e.id, flag, printable(e.reason));
     }
     return delivery_outcome::delivered;
+}
+
+std::unique_ptr<sink> log_sink::from_config(const sink_config& common, table_reader& /*reader*/) {
+    return std::make_unique<log_sink>(common.name, common.events);
 }
 
 }  // namespace seshook

@@ -1,6 +1,5 @@
 #include "seshook/sinks/sink_registry.hpp"
 
-#include <array>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -14,108 +13,12 @@
 namespace seshook {
 namespace {
 
-constexpr std::int64_t mib = 1024 * 1024;
-
-std::unique_ptr<sink> make_log_sink(const sink_config& common, table_reader&) {
-    return std::make_unique<log_sink>(common.name, common.events);
-}
-
-std::unique_ptr<sink> make_file_sink(const sink_config& common, table_reader& reader) {
-    rotating_file::options file;
-    file.path = reader.required_string("path");
-    if (file.path.empty()) throw reader.error("path", "must not be empty");
-    file.max_bytes = static_cast<std::uint64_t>(
-        reader.integer_or("max_bytes", 100 * mib, 0, std::numeric_limits<std::int64_t>::max()));
-    file.max_files = static_cast<unsigned>(reader.integer_or("max_files", 10, 1, 1000));
-    return std::make_unique<file_sink>(common.name, common.events, std::move(file));
-}
-
-// Returns true when `name` is an HTTP header name (an RFC 9110 token).
-bool is_header_name(std::string_view name) {
-    constexpr std::string_view punctuation = "!#$%&'*+-.^_`|~";
-    if (name.empty()) return false;
-    for (const char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || punctuation.find(c) != std::string_view::npos;
-        if (!ok) return false;
-    }
-    return true;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-
-// Checks the extra headers: well formed, and none that seshook sets itself or that would
-// change the framing of the request.
-void check_headers(const std::map<std::string, std::string>& headers, table_reader& reader) {
-    constexpr std::array<std::string_view, 6> reserved{
-        "Host",       "Content-Length", "Transfer-Encoding",
-        "Connection", "X-Seshook-Id",   "X-Seshook-Event"};
-    const std::string key = reader.full_key("headers");
-    for (const auto& [name, value] : headers) {
-        if (!is_header_name(name)) {
-            throw config_error(reader.source() + ": " + key + ": \"" + name +
-                               "\" is not a valid header name");
-        }
-        for (const auto word : reserved) {
-            if (equals_ignoring_case(name, word)) {
-                throw config_error(reader.source() + ": " + key + "." + name +
-                                   ": is set by seshook and cannot be configured");
-            }
-        }
-        for (const char c : value) {
-            const auto byte = static_cast<unsigned char>(c);
-            if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
-                throw config_error(reader.source() + ": " + key + "." + name +
-                                   ": must not contain control characters such as line breaks");
-            }
-        }
-    }
-}
-
-std::unique_ptr<sink> make_forward_sink(const sink_config& common, table_reader& reader) {
-    forward_options options;
-
-    // NOTE: the messages never repeat the URL or header values: they often hold credentials.
-    options.url = reader.required_string("url");
-    if (!http_url::parse(options.url)) {
-        throw reader.error("url", "expected an absolute http:// or https:// URL");
-    }
-    options.headers = reader.string_map_or("headers", {});
-    check_headers(options.headers, reader);
-
-    // Timing of each attempt and of the retries.
-    options.timeout = reader.duration_or("timeout", options.timeout);
-    options.max_attempts =
-        static_cast<unsigned>(reader.integer_or("max_attempts", options.max_attempts, 1, 100));
-    options.backoff_initial = reader.duration_or("backoff_initial", options.backoff_initial);
-    options.backoff_max = reader.duration_or("backoff_max", options.backoff_max);
-    if (options.backoff_max < options.backoff_initial) {
-        throw reader.error("backoff_max", "must not be shorter than backoff_initial");
-    }
-
-    // Where events that exhaust their attempts are kept; by default one file per sink.
-    options.dead_letter_path =
-        reader.string_or("dead_letter_path", "var/dead-letter-" + common.name + ".jsonl");
-    if (options.dead_letter_path.empty()) {
-        throw reader.error("dead_letter_path", "must not be empty");
-    }
-    options.verify_tls = reader.boolean_or("verify_tls", options.verify_tls);
-    return std::make_unique<forward_sink>(common.name, common.events, std::move(options));
-}
-
 // NOTE: a new sink type is one file with its class plus one line here.
 const std::map<std::string, sink_factory, std::less<>>& registry() {
     static const std::map<std::string, sink_factory, std::less<>> factories{
-        {"log", make_log_sink},
-        {"file", make_file_sink},
-        {"forward", make_forward_sink},
+        {"log", &log_sink::from_config},
+        {"file", &file_sink::from_config},
+        {"forward", &forward_sink::from_config},
     };
     return factories;
 }

@@ -227,14 +227,5 @@ TEST(CallbackHandler, ErrorDetailQuotingThePayloadIsStillValidJson) {
     EXPECT_NE(error.value("detail", "").find("\"quoted\""), std::string::npos) << answer.body;
 }
 
-TEST(Printable, EscapesControlAndNonAsciiBytesAndTruncates) {
-    EXPECT_EQ(printable("plain text"), "plain text");
-    EXPECT_EQ(printable("a\nb\x1b[31m"), "a\\x0ab\\x1b[31m");
-    EXPECT_EQ(printable("caf\xc3\xa9"), "caf\\xc3\\xa9");
-    const std::string long_text(500, 'x');
-    const std::string shown = printable(long_text, 20);
-    EXPECT_EQ(shown, std::string(20, 'x') + "...");
-}
-
 }  // namespace
 }  // namespace seshook

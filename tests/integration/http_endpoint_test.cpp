@@ -80,8 +80,10 @@ TEST_F(HttpEndpoint, HealthzAnswers200) {
     EXPECT_EQ(response.body, R"({"ok":true})");
 
     connection.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    response = connection.read_response();
+    response = connection.read_response(/*to_head_request=*/true);
     EXPECT_EQ(response.status, 200u);
+    EXPECT_EQ(response.header("Content-Length"), "11");
+    EXPECT_EQ(response.body, "");
 
     connection.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
     response = connection.read_response();

@@ -126,7 +126,7 @@ std::string raw_connection::take_line() {
     }
 }
 
-raw_response raw_connection::read_response() {
+raw_response raw_connection::read_response(bool to_head_request) {
     raw_response response;
 
     // Status line: "HTTP/1.1 200 OK".
@@ -151,8 +151,9 @@ raw_response raw_connection::read_response() {
                                       std::string(trim(std::string_view(line).substr(colon + 1))));
     }
 
-    // An interim 1xx answer carries no body.
+    // An interim 1xx answer, and the answer to HEAD, carry no body.
     if (response.status >= 100 && response.status < 200) return response;
+    if (to_head_request) return response;
 
     // The body: Content-Length bytes, or everything up to the end without one.
     if (response.has_header("Content-Length")) {

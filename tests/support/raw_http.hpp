@@ -41,9 +41,10 @@ public:
     void send(std::string_view bytes);
 
     /// Reads one response: status line, headers and a Content-Length body (or, without
-    /// Content-Length, a body up to the end of the connection). Throws on timeout, or when the
-    /// connection ends before a whole response.
-    raw_response read_response();
+    /// Content-Length, a body up to the end of the connection); `to_head_request` says the
+    /// request was HEAD, whose answer has no body. Throws on timeout, or when the connection
+    /// ends before a whole response.
+    raw_response read_response(bool to_head_request = false);
 
     /// Waits until the peer closes the connection (end of stream or reset), discarding what it
     /// still sends; returns false when it stays open for `timeout`.

@@ -61,8 +61,4 @@ private:
     handler_counters counters_;
 };
 
-/// Returns `text` with control characters and non-ASCII bytes escaped (\xNN), so that text
-/// from a payload can be logged without forging log lines.
-std::string printable(std::string_view text, std::size_t max_length = 200);
-
 }  // namespace seshook

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <memory>
+
+#include "seshook/config/config.hpp"
+#include "seshook/config/table_reader.hpp"
 #include "seshook/sinks/sink.hpp"
 #include "seshook/support/rotating_file.hpp"
 
@@ -11,6 +15,9 @@ namespace seshook {
 class file_sink final : public sink {
 public:
     file_sink(std::string name, std::vector<std::string> events, rotating_file::options file);
+
+    /// Builds a file sink from its [[sinks]] table: path, max_bytes, max_files. Opens nothing.
+    static std::unique_ptr<sink> from_config(const sink_config& common, table_reader& reader);
 
 protected:
     void do_open() override;

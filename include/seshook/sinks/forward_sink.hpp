@@ -6,6 +6,8 @@
 #include <string>
 
 #include "seshook/sinks/http_client.hpp"
+#include "seshook/config/config.hpp"
+#include "seshook/config/table_reader.hpp"
 #include "seshook/sinks/sink.hpp"
 #include "seshook/support/jsonl_appender.hpp"
 
@@ -31,6 +33,9 @@ class forward_sink final : public sink {
 public:
     forward_sink(std::string name, std::vector<std::string> events, forward_options options);
     ~forward_sink() override;
+
+    /// Builds a forward sink from its [[sinks]] table: url, headers, timeout, max_attempts, backoff_initial, backoff_max, dead_letter_path, verify_tls. Opens nothing.
+    static std::unique_ptr<sink> from_config(const sink_config& common, table_reader& reader);
 
 protected:
     void do_open() override;
