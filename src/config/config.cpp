@@ -80,8 +80,10 @@ void read_server(const toml::table& table, const std::string& source, server_con
         "max_connections", static_cast<std::int64_t>(server.max_connections), 1, 1'000'000));
     server.max_body_bytes = static_cast<std::size_t>(reader.integer_or(
         "max_body_bytes", static_cast<std::int64_t>(server.max_body_bytes), 1, gib));
+    // NOTE: capped below 64 KiB: Boost.Beast cannot hold a single header field past that and
+    // would throw instead of refusing the request.
     server.max_header_bytes = static_cast<std::size_t>(reader.integer_or(
-        "max_header_bytes", static_cast<std::int64_t>(server.max_header_bytes), 1, mib));
+        "max_header_bytes", static_cast<std::int64_t>(server.max_header_bytes), 1024, 65535));
     server.request_timeout = reader.duration_or("request_timeout", server.request_timeout);
     server.idle_timeout = reader.duration_or("idle_timeout", server.idle_timeout);
     server.shutdown_grace = reader.duration_or("shutdown_grace", server.shutdown_grace);

@@ -8,6 +8,10 @@
 namespace seshook {
 namespace {
 
+// Longer durations serve no purpose here, and much longer ones overflow the clocks' nanosecond
+// counts, turning a long timeout into an immediate one.
+constexpr std::chrono::milliseconds max_duration = std::chrono::hours(24 * 7);
+
 // Names the TOML type of a node with its article, for "expected X, got Y" messages.
 std::string_view type_name(const toml::node& node) {
     switch (node.type()) {
@@ -146,6 +150,9 @@ std::chrono::milliseconds table_reader::duration_or(std::string_view key,
                         text->get() + "\"");
     }
     if (duration->count() <= 0) throw error(key, "must be longer than zero");
+    if (*duration > max_duration) {
+        throw error(key, "must be at most 7 days (\"168h\"), got \"" + text->get() + "\"");
+    }
     return *duration;
 }
 

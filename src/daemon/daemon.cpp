@@ -11,11 +11,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include "seshook/http/server.hpp"
 #include "seshook/sinks/dispatcher.hpp"
 #include "seshook/sinks/rejects_store.hpp"
 #include "seshook/sinks/sink_registry.hpp"
+#include "seshook/support/printable.hpp"
 
 namespace seshook {
 
@@ -48,16 +50,52 @@ void stop_when_drained(net::io_context& io, net::steady_timer& timer, server& sr
     });
 }
 
-void log_effective_config(const config& cfg, const server& srv, unsigned threads) {
+// Runs the I/O loop on this thread. An exception that escapes a completion handler ends only
+// the connection it belonged to (its session is released); the loop goes on serving the others.
+void run_io(net::io_context& io) {
+    for (;;) {
+        try {
+            io.run();
+            return;
+        } catch (const std::exception& e) {
+            spdlog::critical("[daemon] unexpected error on an I/O thread, one connection dropped: {}",
+                             e.what());
+        }
+    }
+}
+
+// Raises the open-file limit to its hard maximum and returns the number of connections that fit
+// under it, keeping room for the files, sinks and listeners seshook itself holds.
+std::size_t connections_that_fit(std::size_t wanted) {
+    constexpr rlim_t reserved_descriptors = 64;
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur <= reserved_descriptors) return wanted;
+    const auto fit = static_cast<std::size_t>(limit.rlim_cur - reserved_descriptors);
+    if (fit >= wanted) return wanted;
+    spdlog::warn("[server] max_connections {} lowered to {}: the open-file limit is {} (raise it, "
+                 "e.g. LimitNOFILE= in the systemd unit or ulimit -n)",
+                 wanted, fit, static_cast<unsigned long long>(limit.rlim_cur));
+    return fit;
+}
+
+void log_effective_config(const config& cfg, const server_config& settings, const server& srv,
+                          unsigned threads) {
     const auto bound = srv.local_endpoint();
     spdlog::info("[server] listening on {}:{} path {} ({} I/O threads, schema {})",
-                 bound.address().to_string(), bound.port(), cfg.server.callback_path, threads,
+                 bound.address().to_string(), bound.port(), masked_path(cfg.server.callback_path),
+                 threads,
                  cfg.schema.mode == schema_mode::strict ? "strict" : "lenient");
     spdlog::info("[server] limits: body {} bytes, head {} bytes, request timeout {} ms, idle "
                  "timeout {} ms, {} connections",
-                 cfg.server.max_body_bytes, cfg.server.max_header_bytes,
-                 cfg.server.request_timeout.count(), cfg.server.idle_timeout.count(),
-                 cfg.server.max_connections);
+                 settings.max_body_bytes, settings.max_header_bytes,
+                 settings.request_timeout.count(), settings.idle_timeout.count(),
+                 settings.max_connections);
     for (const auto& s : cfg.sinks) {
         spdlog::info("[sinks] {} '{}' ({} events, queue {})", s.type, s.name,
                      s.events.empty() ? std::string("all") : fmt::format("{}", s.events.size()),
@@ -104,8 +142,10 @@ int run_daemon(const config& cfg) {
     // Listen.
     const unsigned threads = io_thread_count(cfg.server);
     net::io_context io(static_cast<int>(threads));
-    callback_handler handler(cfg.server, cfg.schema, sinks, rejects);
-    server srv(io, cfg.server, handler);
+    server_config server_settings = cfg.server;
+    server_settings.max_connections = connections_that_fit(cfg.server.max_connections);
+    callback_handler handler(server_settings, cfg.schema, sinks, rejects);
+    server srv(io, server_settings, handler);
     try {
         srv.start();
     } catch (const std::exception& e) {
@@ -140,13 +180,13 @@ int run_daemon(const config& cfg) {
 
     // NOTE: announced only now: a supervisor may signal as soon as it reads the listening line,
     // and a signal that came before the signal set was installed would kill the process.
-    log_effective_config(cfg, srv, threads);
+    log_effective_config(cfg, server_settings, srv, threads);
 
     // Serve on every I/O thread until the stop completes.
     std::vector<std::thread> pool;
     pool.reserve(threads - 1);
-    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
-    io.run();
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { run_io(io); });
+    run_io(io);
     for (auto& t : pool) t.join();
 
     // Let the sinks drain in what is left of the grace period; what remains is kept.

@@ -4,13 +4,11 @@
 
 #include <array>
 #include <cctype>
+#include <initializer_list>
+#include <string>
 
 namespace seshook {
 namespace {
-
-// The unit separator cannot appear in any of the parts Tencent sends, so two different
-// identities never join into the same text.
-constexpr char separator = '\x1f';
 
 std::string lowercase_ascii(std::string_view text) {
     std::string lowered(text);
@@ -21,15 +19,17 @@ std::string lowercase_ascii(std::string_view text) {
 }  // namespace
 
 std::string make_event_id(const event_identity& identity) {
-    // Join the parts; the address is lowercased because its case is not guaranteed.
+    // Join the parts, each preceded by its length, so that no two different identities can
+    // join into the same text whatever bytes the parts hold; the address is lowercased because
+    // its case is not guaranteed.
+    const std::string email = lowercase_ascii(identity.email);
     std::string joined;
-    joined.reserve(identity.bulk_id.size() + identity.email.size() + identity.event.size() +
-                   identity.timestamp.size() + identity.link.size() + 4);
-    joined.append(identity.bulk_id).push_back(separator);
-    joined.append(lowercase_ascii(identity.email)).push_back(separator);
-    joined.append(identity.event).push_back(separator);
-    joined.append(identity.timestamp).push_back(separator);
-    joined.append(identity.link);
+    for (const std::string_view part :
+         {identity.bulk_id, std::string_view(email), identity.event, identity.timestamp,
+          identity.link}) {
+        joined.append(std::to_string(part.size())).push_back(':');
+        joined.append(part);
+    }
 
     // Digest it and keep the first 128 bits as hex.
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};

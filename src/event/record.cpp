@@ -1,6 +1,7 @@
 #include "seshook/event/record.hpp"
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <utility>
 
 #include "seshook/event/json_text.hpp"
@@ -40,6 +41,17 @@ record_ptr make_record(validated_event event, std::string peer,
                        std::chrono::system_clock::time_point received_at) {
     return std::make_shared<const record>(
         record{std::move(event), format_rfc3339_ms(received_at), std::move(peer)});
+}
+
+record_ptr rebuild_record(std::string_view raw, std::string received_at, std::string peer) {
+    const auto first = raw.find_first_not_of(" \t\r\n");
+    if (first != std::string_view::npos && raw[first] == '[') {
+        throw std::invalid_argument("expected one event object, got an array");
+    }
+    auto parsed = parse_callback(raw, schema_mode::lenient);
+    if (!parsed) throw std::invalid_argument(parsed.error().detail);
+    return std::make_shared<const record>(
+        record{std::move(parsed->front()), std::move(received_at), std::move(peer)});
 }
 
 }  // namespace seshook

@@ -23,6 +23,11 @@ std::atomic<std::uint64_t> next_session_id{1};
 
 constexpr std::size_t first_read_size = 4096;
 
+// NOTE: the read buffer is capped at the head limit plus this slack. A request head must fit in
+// it whole, and so must a chunked body's trailer, which Beast does not count against any
+// limit: without the cap, a trailer could grow the buffer until memory runs out.
+constexpr std::size_t buffer_slack = 8192;
+
 bool is_http_error(const beast::error_code& ec) {
     return ec.category() == http::make_error_code(http::error::bad_method).category();
 }
@@ -60,6 +65,7 @@ session::session(net::ip::tcp::socket socket, const server_config& config,
                  callback_handler& handler, std::shared_ptr<session_registry> registry,
                  bool overloaded)
     : stream_(std::move(socket)),
+      buffer_(config.max_header_bytes + buffer_slack),
       config_(config),
       handler_(handler),
       registry_(std::move(registry)),
@@ -100,9 +106,11 @@ void session::do_wait_for_request() {
     if (buffer_.size() > 0) return do_read_header();
     if (shutting_down_) return do_close();
 
-    // Wait for the first bytes of the next request, under the idle keep-alive timeout.
+    // Wait for the first bytes of the next request. A new connection must start its request
+    // within the request timeout, so that silent connections cannot hoard the connection slots;
+    // a kept-alive one may stay quiet for the idle timeout.
     phase_ = phase::waiting;
-    stream_.expires_after(config_.idle_timeout);
+    stream_.expires_after(served_requests_ == 0 ? config_.request_timeout : config_.idle_timeout);
     stream_.async_read_some(
         buffer_.prepare(first_read_size),
         beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
@@ -165,6 +173,7 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
 
     // Answer the complete request.
     phase_ = phase::answering;
+    ++served_requests_;
     auto request = parser_->release();
     parser_.reset();
     SPDLOG_TRACE("[session:{}] {} request of {} bytes", id_, std::string(request.method_string()),
@@ -202,11 +211,11 @@ void session::on_read_failed(beast::error_code ec) {
             "body exceeds max_body_bytes (" + std::to_string(config_.max_body_bytes) + ")", peer_,
             parser_->get().body()));
     }
-    if (ec == http::error::header_limit) {
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
         return do_write(handler_.refuse_unreadable(
             431, "header_too_large",
-            "request head exceeds max_header_bytes (" + std::to_string(config_.max_header_bytes) +
-                ")",
+            "request head or chunk trailer exceeds max_header_bytes (" +
+                std::to_string(config_.max_header_bytes) + ")",
             peer_, ""));
     }
     if (is_http_error(ec)) {

@@ -80,6 +80,7 @@ private:
     bool overloaded_;
     bool shutting_down_ = false;
     bool answering_head_ = false;
+    std::uint64_t served_requests_ = 0;
 };
 
 }  // namespace seshook

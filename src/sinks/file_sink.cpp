@@ -12,10 +12,10 @@ file_sink::file_sink(std::string name, std::vector<std::string> events, rotating
 void file_sink::do_open() { file_.open(); }
 
 delivery_outcome file_sink::do_consume(const record& r, std::stop_token /*stop*/) {
-    // NOTE: flushed before it counts as delivered: once in the kernel, a crash of seshook cannot
-    // lose the line; only a crash of the machine can, which close() guards with a sync.
+    // NOTE: append_line() hands the line to the kernel before it counts as delivered: a crash
+    // of seshook cannot lose it; only a crash of the machine can, which close() guards with a
+    // sync.
     file_.append_line(r.to_json_line());
-    file_.flush();
     return delivery_outcome::delivered;
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "seshook/support/printable.hpp"
 #include "seshook/support/time_format.hpp"
 
 namespace seshook {
@@ -111,6 +112,10 @@ bool wait_unless_stopped(std::chrono::milliseconds delay, const std::stop_token&
     return !stop.stop_requested();
 }
 
+// The downstream's words go to the log escaped and cut to this length; the dead-letter file
+// keeps them whole.
+constexpr std::size_t logged_error_bytes = 200;
+
 std::string describe(const http_exchange& exchange) {
     if (!exchange.transport_ok) {
         return exchange.error;
@@ -182,7 +187,8 @@ delivery_outcome forward_sink::do_consume(const record& r, std::stop_token stop)
         // Wait before the next attempt; shutdown cuts the wait short.
         const auto delay = backoff_delay(options_, attempt - 1);
         spdlog::warn("[sink:{}] attempt {}/{} for event {} failed: {}; retrying in {}ms", name(),
-                     attempt, options_.max_attempts, r.event.id, last_error, delay.count());
+                     attempt, options_.max_attempts, r.event.id, printable(last_error, logged_error_bytes),
+                     delay.count());
         if (!wait_unless_stopped(delay, stop)) {
             return dead_letter(r, attempt, last_error + " (then stopped during backoff)");
         }
@@ -201,7 +207,7 @@ void forward_sink::do_close() {
 delivery_outcome forward_sink::dead_letter(const record& r, unsigned attempts,
                                            const std::string& error) {
     report_error("event " + r.event.id + " dead-lettered after " + std::to_string(attempts) +
-                 " attempt(s): " + error);
+                 " attempt(s): " + printable(error, logged_error_bytes));
 
     // NOTE: the record goes in as the JSON object that to_json_line() writes, spliced in as
     // text so that the payload keeps its exact bytes (numbers, key order, escapes).

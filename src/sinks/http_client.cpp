@@ -336,40 +336,52 @@ struct http_client::impl {
             return fail(failure("write", ec));
         }
 
-        // Read the head of the answer.
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(boost::none);  // bounded below, so that a large body is cut, not refused
-        done.reset();
-        if (secure) {
-            http::async_read_header(*secure, buffer, parser, on_io);
-        } else {
-            http::async_read_header(*plain, buffer, parser, on_io);
-        }
-        if (auto ec = wait(done)) {
-            result.before_response = !parser.got_some() && buffer.size() == 0;
-            return fail(failure("read", ec));
+        // Read the head of the answer, passing over interim (1xx) answers such as 100 Continue
+        // or 103 Early Hints: the final answer follows them on the same connection.
+        std::optional<http::response_parser<http::string_body>> parser;
+        for (bool first_head = true;; first_head = false) {
+            parser.emplace();
+            parser->body_limit(boost::none);  // bounded below: a large body is cut, not refused
+            done.reset();
+            if (secure) {
+                http::async_read_header(*secure, buffer, *parser, on_io);
+            } else {
+                http::async_read_header(*plain, buffer, *parser, on_io);
+            }
+            if (auto ec = wait(done)) {
+                result.before_response = first_head && !parser->got_some() && buffer.size() == 0;
+                return fail(failure("read", ec));
+            }
+            const unsigned status = parser->get().result_int();
+            if (status == 101) {
+                // The server left HTTP for another protocol: nothing more here is an answer.
+                return fail("unexpected answer: 101 Switching Protocols");
+            }
+            if (status >= 200 || status < 100) break;
         }
 
         // Read the body, stopping once there is more of it than anyone will look at.
-        while (!parser.is_done() && parser.get().body().size() <= max_response_body) {
+        while (!parser->is_done() && parser->get().body().size() <= max_response_body) {
             done.reset();
             if (secure) {
-                http::async_read_some(*secure, buffer, parser, on_io);
+                http::async_read_some(*secure, buffer, *parser, on_io);
             } else {
-                http::async_read_some(*plain, buffer, parser, on_io);
+                http::async_read_some(*plain, buffer, *parser, on_io);
             }
             if (auto ec = wait(done)) {
                 return fail(failure("read", ec));
             }
         }
-        const bool cut_off = !parser.is_done();
+        const bool cut_off = !parser->is_done();
 
-        // Keep the connection only when the server lets us and the answer was read whole.
-        const auto& res = parser.get();
+        // Keep the connection only when the server lets us, the answer was read whole and
+        // nothing unasked-for came after it: bytes left over would be taken for the answer to
+        // the next request.
+        const auto& res = parser->get();
         result.exchange.transport_ok = true;
         result.exchange.status = res.result_int();
         result.exchange.body = res.body().substr(0, kept_body_bytes);
-        if (cut_off || !res.keep_alive()) {
+        if (cut_off || !res.keep_alive() || buffer.size() > 0) {
             drop_connection();
         }
         return result;

@@ -21,13 +21,6 @@ std::size_t write_lines(rotating_file& file, const std::deque<std::string>& line
     } catch (const std::exception& e) {
         errors.report(e.what());
     }
-
-    // Hand the batch to the kernel, so that a crash of seshook loses none of it.
-    try {
-        file.flush();
-    } catch (const std::exception& e) {
-        errors.report(e.what());
-    }
     return done;
 }
 

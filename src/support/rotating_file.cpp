@@ -1,6 +1,8 @@
 #include "seshook/support/rotating_file.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,52 +56,72 @@ void rotating_file::open() {
     }
 
     // Open for appending and learn how much the file already holds.
-    std::FILE* file = std::fopen(opts_.path.c_str(), "a");
-    if (file == nullptr) throw_errno(errno, "open", opts_.path);
+    const int fd = ::open(opts_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw_errno(errno, "open", opts_.path);
     struct stat info {};
-    if (::fstat(::fileno(file), &info) != 0) {
+    if (::fstat(fd, &info) != 0) {
         const int error = errno;
-        std::fclose(file);
+        ::close(fd);
         throw_errno(error, "inspect", opts_.path);
     }
-    file_ = file;
+    fd_ = fd;
     size_ = static_cast<std::uint64_t>(info.st_size);
 }
 
 void rotating_file::append_line(std::string_view line) {
     // NOTE: a file closed by a failed reopen or rotation is opened again here, so that writing
     // recovers by itself once the cause (a missing folder, a full disk) is gone.
-    if (file_ == nullptr) open();
+    if (fd_ < 0) open();
 
     // Rotate first, unless the file is empty: a line longer than max_bytes still gets written.
     const std::uint64_t needed = line.size() + 1;
     if (opts_.max_bytes > 0 && size_ > 0 && size_ + needed > opts_.max_bytes) rotate();
 
-    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
-        std::fputc('\n', file_) == EOF) {
-        throw_errno(errno, "write to", opts_.path);
+    // Write the line and its newline together, continuing after a short write.
+    char newline = '\n';
+    iovec parts[2] = {{const_cast<char*>(line.data()), line.size()}, {&newline, 1}};
+    iovec* next = parts;
+    int left = 2;
+    while (left > 0) {
+        const ssize_t n = ::writev(fd_, next, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int error = n < 0 ? errno : EIO;
+            cut_back_to(size_);
+            throw_errno(error, "write to", opts_.path);
+        }
+
+        // Step past what the kernel took.
+        auto done = static_cast<std::size_t>(n);
+        while (left > 0 && done >= next->iov_len) {
+            done -= next->iov_len;
+            ++next;
+            --left;
+        }
+        if (left > 0) {
+            next->iov_base = static_cast<char*>(next->iov_base) + done;
+            next->iov_len -= done;
+        }
     }
     size_ += needed;
 }
 
 void rotating_file::flush(bool sync) {
-    if (file_ == nullptr) return;
-    if (std::fflush(file_) != 0) throw_errno(errno, "flush", opts_.path);
-    if (sync && ::fsync(::fileno(file_)) != 0) throw_errno(errno, "sync", opts_.path);
+    if (fd_ < 0 || !sync) return;
+    if (::fdatasync(fd_) != 0) throw_errno(errno, "sync", opts_.path);
 }
 
-void rotating_file::reopen() {
-    // Hand what is buffered to the old file (now perhaps renamed) before leaving it.
-    if (file_ != nullptr && std::fflush(file_) != 0) {
-        const int error = errno;
+void rotating_file::reopen() { open(); }
+
+void rotating_file::cut_back_to(std::uint64_t size) noexcept {
+    // NOTE: if even this fails, the partial line stays; the next whole line then starts after
+    // it on the same line, and a reader sees one line that is not valid JSON.
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
         close();
-        throw_errno(error, "flush", opts_.path);
     }
-    open();
 }
 
 void rotating_file::rotate() {
-    if (std::fflush(file_) != 0) throw_errno(errno, "flush", opts_.path);
     close();
 
     // Shift the kept rotations up by one, dropping the oldest, then move the current file to .1;
@@ -128,9 +150,9 @@ void rotating_file::rotate() {
 }
 
 void rotating_file::close() noexcept {
-    if (file_ == nullptr) return;
-    std::fclose(file_);
-    file_ = nullptr;
+    if (fd_ < 0) return;
+    ::close(fd_);
+    fd_ = -1;
     size_ = 0;
 }
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -222,6 +223,10 @@ TEST(ConfigErrors, IntegerOutOfRangeSaysTheRange) {
                 StartsWith("test.toml: server.max_connections: must be between 1 and "));
     EXPECT_THAT(error_of("[schema]\nmax_depth = -1\n"),
                 StartsWith("test.toml: schema.max_depth: must be between 1 and "));
+
+    // Beast cannot hold a header field of 64 KiB or more.
+    EXPECT_EQ(error_of("[server]\nmax_header_bytes = 65536\n"),
+              "test.toml: server.max_header_bytes: must be between 1024 and 65535, got 65536");
 }
 
 TEST(ConfigErrors, BadDuration) {
@@ -234,6 +239,12 @@ TEST(ConfigErrors, BadDuration) {
     EXPECT_THAT(
         error_of("[server]\nrequest_timeout = 10\n"),
         AllOf(StartsWith("test.toml: server.request_timeout: "), HasSubstr("got an integer")));
+
+    // A huge timeout would overflow the clocks and fire at once; it is refused instead.
+    EXPECT_EQ(error_of("[server]\nidle_timeout = \"169h\"\n"),
+              "test.toml: server.idle_timeout: must be at most 7 days (\"168h\"), got \"169h\"");
+    EXPECT_EQ(parse("[server]\nidle_timeout = \"168h\"\n").server.idle_timeout,
+              std::chrono::hours(168));
 }
 
 TEST(ConfigErrors, BadListenAddress) {

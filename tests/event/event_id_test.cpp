@@ -23,11 +23,14 @@ TEST(EventId, IsThirtyTwoLowercaseHexDigits) {
 
 TEST(EventId, IsTheDocumentedDigest) {
     // The id is persisted by sinks and compared across restarts and versions, so its recipe is
-    // fixed: SHA-256 of the parts (address lowercased) joined by U+001F, first 16 bytes as hex.
+    // fixed: SHA-256 of the parts (address lowercased), each written as "<length>:<bytes>",
+    // first 16 bytes as hex.
     const std::string joined =
-        std::string("qcloudses-30-251200670-date-20220601142439-8jolHvR2XcXC1") + '\x1f' +
-        "user@example.com" + '\x1f' + "click" + '\x1f' + "1654064683" + '\x1f' +
-        "https://www.example.com/a";
+        "56:qcloudses-30-251200670-date-20220601142439-8jolHvR2XcXC1"
+        "16:user@example.com"
+        "5:click"
+        "10:1654064683"
+        "25:https://www.example.com/a";
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int size = 0;
     ASSERT_EQ(EVP_Digest(joined.data(), joined.size(), digest.data(), &size, EVP_sha256(), nullptr),
@@ -48,6 +51,22 @@ TEST(EventId, IsStableAndIgnoresTheCaseOfTheAddress) {
     upper.email = "USER@EXAMPLE.COM";
     EXPECT_EQ(make_event_id(sample()), make_event_id(sample()));
     EXPECT_EQ(make_event_id(sample()), make_event_id(upper));
+}
+
+TEST(EventId, DoesNotConfuseBytesMovedBetweenParts) {
+    // A separator byte inside the data must not let two identities join into the same text.
+    event_identity first = sample();
+    first.bulk_id = "a\x1f";
+    first.email = "b";
+    event_identity second = sample();
+    second.bulk_id = "a";
+    second.email = "\x1f" "b";
+    EXPECT_NE(make_event_id(first), make_event_id(second));
+    first.bulk_id = "ab";
+    first.email = "";
+    second.bulk_id = "a";
+    second.email = "b";
+    EXPECT_NE(make_event_id(first), make_event_id(second));
 }
 
 TEST(EventId, ChangesWithEachPart) {

@@ -46,9 +46,9 @@ TEST_F(CommandLine, VersionPrintsTheVersion) {
     EXPECT_NE(result.out.find(SESHOOK_EXPECTED_VERSION), std::string::npos) << result.out;
 }
 
-TEST_F(CommandLine, UnknownOptionFails) {
+TEST_F(CommandLine, UnknownOptionFailsWithExit1) {
     const auto result = run({"--no-such-option"});
-    EXPECT_NE(result.exit_code, 0);
+    EXPECT_EQ(result.exit_code, 1);
     EXPECT_NE(result.err.find("no-such-option"), std::string::npos) << result.err;
 }
 

@@ -219,6 +219,49 @@ TEST_F(HttpEndpoint, HeadOverTheLimitIs431AndCloses) {
     EXPECT_TRUE(connection.wait_closed(3s));
 }
 
+TEST_F(HttpEndpoint, OversizedChunkTrailerIs431AndTheDaemonLives) {
+    // A trailer field past 64 KiB once made Beast throw out of the session and abort the
+    // daemon; a long trailer of many fields grew memory without bound.
+    auto& daemon = start_daemon();
+    for (const std::string& trailer :
+         {"X: " + std::string(70000, 'a') + "\r\n",
+          [] {
+              std::string many;
+              for (int i = 0; i < 200; ++i) many += "X-" + std::to_string(i) + ": " + std::string(1000, 'b') + "\r\n";
+              return many;
+          }()}) {
+        raw_connection connection(daemon.port());
+        const std::string body = sample_event(1);
+        char size_line[32];
+        std::snprintf(size_line, sizeof size_line, "%zx\r\n", body.size());
+        connection.send("POST /callback HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                        std::string(size_line) + body + "\r\n0\r\n" + trailer + "\r\n");
+        const auto response = connection.read_response();
+        EXPECT_EQ(response.status, 431u) << response.body;
+        EXPECT_TRUE(connection.wait_closed(3s));
+    }
+
+    // Still alive, still serving.
+    EXPECT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(2))).status, 200u);
+    EXPECT_EQ(send_once(daemon.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").status, 200u);
+}
+
+TEST_F(HttpEndpoint, SilentNewConnectionIsCutAfterTheRequestTimeoutNotTheIdleTimeout) {
+    // Connections that never send a byte must not hold their slots for the idle timeout.
+    auto& daemon = start_daemon(with_server(R"(request_timeout = "400ms"
+idle_timeout = "60s")"));
+    raw_connection connection(daemon.port());
+    EXPECT_TRUE(connection.wait_closed(5s));
+}
+
+TEST_F(HttpEndpoint, SecretInTheCallbackPathIsNotLogged) {
+    auto& daemon = start_daemon(with_server(R"(callback_path = "/callback/TOPSECRET123")"));
+    EXPECT_EQ(send_once(daemon.port(), make_post("/callback/TOPSECRET123", sample_event(1))).status,
+              200u);
+    EXPECT_TRUE(daemon.wait_for_log("/callback/***", 2s));
+    EXPECT_FALSE(daemon.log_contains("TOPSECRET"));
+}
+
 TEST_F(HttpEndpoint, ChunkedBodyIsAccepted) {
     auto& daemon = start_daemon();
     const std::string body = sample_event(1);

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -13,6 +15,8 @@
 
 #include "seshook/sinks/file_sink.hpp"
 #include "support/failing_sink.hpp"
+#include "support/file_size_limit.hpp"
+#include "support/log_capture.hpp"
 #include "support/recording_sink.hpp"
 #include "support/temp_dir.hpp"
 
@@ -319,6 +323,39 @@ TEST(Dispatcher, DestructorDrainsWhatWasQueued) {
     }
 
     EXPECT_THAT(testing::read_lines(path), SizeIs(records.size()));
+}
+
+TEST(Dispatcher, FileSinkOnAFullDiskHandsWhatFailedToTheHandler) {
+    testing::log_capture log;
+    testing::temp_dir dir;
+    const auto path = dir / "events.jsonl";
+    const auto records = make_records(6);
+    const auto line_size = records[0]->to_json_line().size() + 1;
+    undeliverable_log handed;
+    std::vector<std::unique_ptr<sink>> sinks;
+    sinks.push_back(std::make_unique<file_sink>("file", std::vector<std::string>{},
+                                                rotating_file::options{path, 0, 0}));
+    dispatcher d(std::move(sinks), handed.handler());
+
+    // Two lines and a half fit: the third record and those after it fail.
+    d.start();
+    {
+        testing::file_size_limit limit(2 * line_size + line_size / 2);
+        d.dispatch(records);
+        ASSERT_TRUE(d.stop(patience));
+    }
+
+    // Each record is either whole in the file or with the handler, never both, never neither.
+    std::set<std::string> in_file;
+    for (const auto& line : testing::read_lines(path)) {
+        ASSERT_TRUE(nlohmann::json::accept(line)) << line;
+        in_file.insert(nlohmann::json::parse(line).at("id").get<std::string>());
+    }
+    EXPECT_EQ(in_file.size(), 2u);
+    const auto entries = handed.entries();
+    EXPECT_THAT(entries, SizeIs(records.size() - in_file.size()));
+    EXPECT_THAT(entries, Each(Field(&handed_over::why, "sink_failed")));
+    for (const auto& entry : entries) EXPECT_FALSE(in_file.contains(entry.id)) << entry.id;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/file_size_limit.hpp"
 #include "support/log_capture.hpp"
 #include "support/recording_sink.hpp"
 #include "support/temp_dir.hpp"
@@ -16,6 +17,7 @@
 namespace seshook {
 namespace {
 
+using testing::file_size_limit;
 using testing::make_test_record;
 using testing::read_lines;
 using ::testing::SizeIs;
@@ -127,6 +129,49 @@ TEST(FileSink, OpenFailsWhenTheFolderCannotBeMade) {
     file_sink s("file", {}, {dir / "blocker" / "events.jsonl", 0, 0});
 
     EXPECT_THROW(s.open(), std::exception);
+}
+
+TEST(FileSink, FullDiskFailsTheRecordAndKeepsOnlyWholeLines) {
+    testing::log_capture log;
+    temp_dir dir;
+    const auto path = dir / "events.jsonl";
+    file_sink s("file", {}, {path, 0, 0});
+    std::vector<record> records;
+    for (int i = 0; i < 8; ++i) {
+        records.push_back(make_test_record("open", "user" + std::to_string(i) + "@example.com"));
+    }
+    const auto line_size = records[0].to_json_line().size() + 1;
+    std::vector<std::string> delivered;
+    std::size_t failed = 0;
+
+    // The limit falls in the middle of the fourth line.
+    s.open();
+    {
+        file_size_limit limit(3 * line_size + line_size / 2);
+        for (std::size_t i = 0; i < 6; ++i) {
+            const auto outcome = s.consume(records[i], {});
+            if (outcome == delivery_outcome::delivered) delivered.push_back(records[i].event.id);
+            if (outcome == delivery_outcome::failed) ++failed;
+        }
+    }
+    EXPECT_EQ(delivered.size(), 3u);
+    EXPECT_EQ(failed, 3u);
+    EXPECT_EQ(s.counters().failed.load(), failed);
+
+    // With room again, the next records follow the whole lines.
+    for (std::size_t i = 6; i < records.size(); ++i) {
+        ASSERT_EQ(s.consume(records[i], {}), delivery_outcome::delivered);
+        delivered.push_back(records[i].event.id);
+    }
+    s.close();
+
+    // Every line is valid JSON, and the file holds exactly the records reported delivered.
+    std::vector<std::string> in_file;
+    for (const auto& line : read_lines(path)) {
+        ASSERT_TRUE(nlohmann::json::accept(line)) << line;
+        in_file.push_back(nlohmann::json::parse(line).at("id"));
+    }
+    EXPECT_EQ(in_file, delivered);
 }
 
 TEST(FileSink, WriteFailureIsCountedNotThrown) {

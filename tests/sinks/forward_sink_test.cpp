@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/log_capture.hpp"
 #include "support/recording_sink.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_http_receiver.hpp"
@@ -118,6 +119,29 @@ TEST_F(ForwardSink, RetriesTooManyRequests) {
     EXPECT_EQ(receiver.request_count(), 2);
 }
 
+TEST_F(ForwardSink, SkipsInterimAnswersAndKeepsEachAttemptWithItsOwnAnswer) {
+    tiny_http_receiver receiver([](const received_request&, std::size_t) {
+        receiver_reply reply;
+        reply.raw =
+            "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+            R"({"ok":true})";
+        return reply;
+    });
+    forward_sink sink("downstream", {}, options_for(receiver));
+    sink.open();
+
+    for (const char* event : {"delivered", "open", "click", "bounce"}) {
+        EXPECT_EQ(sink.consume(make_test_record(event), {}), delivery_outcome::delivered) << event;
+    }
+
+    EXPECT_EQ(receiver.request_count(), 4);
+    EXPECT_EQ(receiver.connection_count(), 1);
+    EXPECT_EQ(sink.counters().delivered, 4);
+    EXPECT_EQ(sink.counters().dead_lettered, 0);
+    EXPECT_TRUE(dead_letters(sink).empty());
+}
+
 TEST_F(ForwardSink, DeadLettersAfterMaxAttemptsWithTheLastError) {
     tiny_http_receiver receiver([](const received_request&, std::size_t index) {
         receiver_reply reply;
@@ -158,6 +182,41 @@ TEST_F(ForwardSink, DeadLettersAClientErrorWithoutRetrying) {
     ASSERT_EQ(lines.size(), 1);
     EXPECT_EQ(lines.front()["attempts"], 1);
     EXPECT_NE(lines.front()["error"].get<std::string>().find("400"), std::string::npos);
+}
+
+TEST_F(ForwardSink, KeepsTheDownstreamFromForgingLogLines) {
+    // The answer's body tries to start log lines of its own, and is longer than a log line
+    // should carry.
+    const std::string forged = "oops\n2026-06-01 12:00:00.000 [critical] FORGED\r\nerror FORGED";
+    tiny_http_receiver receiver([&](const received_request&, std::size_t) {
+        receiver_reply reply;
+        reply.status = 500;
+        reply.body = forged + std::string(400, 'y');
+        return reply;
+    });
+    auto options = options_for(receiver);
+    options.max_attempts = 2;
+    forward_sink sink("downstream", {}, options);
+    sink.open();
+    testing::log_capture logs;
+
+    EXPECT_EQ(sink.consume(make_test_record(), {}), delivery_outcome::dead_lettered);
+
+    // One warning for the failed attempt, one error for the dead letter, each on one line.
+    const auto lines = logs.lines();
+    ASSERT_EQ(lines.size(), 2) << logs.text();
+    EXPECT_EQ(lines[0].rfind("warning [sink:downstream] attempt 1/2", 0), 0) << lines[0];
+    EXPECT_EQ(lines[1].rfind("error [sink:downstream] event ", 0), 0) << lines[1];
+    for (const auto& line : lines) {
+        EXPECT_NE(line.find(R"(oops\x0a2026-06-01)"), std::string::npos) << line;
+        EXPECT_NE(line.find(R"(FORGED\x0d\x0aerror FORGED)"), std::string::npos) << line;
+        EXPECT_LT(line.size(), 400) << line;
+    }
+
+    // The dead-letter file keeps the body as it came, escaped by JSON.
+    const auto dead = dead_letters(sink);
+    ASSERT_EQ(dead.size(), 1);
+    EXPECT_NE(dead.front()["error"].get<std::string>().find(forged), std::string::npos);
 }
 
 TEST_F(ForwardSink, DeadLettersWhenTheDownstreamNeverAnswers) {

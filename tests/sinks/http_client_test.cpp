@@ -7,6 +7,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -36,6 +37,12 @@ http_client client_for(const std::string& url, bool verify_tls = true) {
 http_exchange post(http_client& client, std::string_view body = R"({"event":"open"})",
                    std::chrono::milliseconds timeout = 5s) {
     return client.post(body, {}, timeout, std::stop_token{});
+}
+
+// Returns a whole HTTP/1.1 response with `status` and `body`, for a receiver's raw reply.
+std::string raw_response(unsigned status, std::string_view body) {
+    return "HTTP/1.1 " + std::to_string(status) + " Whatever\r\nContent-Type: text/plain\r\n" +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
 }
 
 // Returns a loopback port that nothing listens on (bound, then released).
@@ -200,6 +207,80 @@ TEST(HttpClient, KeepsOnlyTheStartOfALargeBody) {
     EXPECT_EQ(first.body, std::string(512, 'x'));
     ASSERT_TRUE(second.transport_ok) << second.error;
     EXPECT_EQ(receiver.request_count(), 2);
+}
+
+TEST(HttpClient, SkipsInterimAnswersAndMatchesEachPostToItsOwnAnswer) {
+    // Each request gets 100 Continue and 103 Early Hints before its final answer, whose status
+    // and body tell the requests apart.
+    const std::vector<unsigned> statuses{200, 422, 201};
+    tiny_http_receiver receiver([&](const received_request& request, std::size_t index) {
+        receiver_reply reply;
+        reply.raw = "HTTP/1.1 100 Continue\r\n\r\n"
+                    "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" +
+                    raw_response(statuses[index % statuses.size()], "echo " + request.body);
+        return reply;
+    });
+    auto client = client_for(receiver.url());
+
+    for (std::size_t i = 0; i < 6; ++i) {
+        const auto body = "post " + std::to_string(i);
+        const auto exchange = post(client, body);
+        ASSERT_TRUE(exchange.transport_ok) << exchange.error;
+        EXPECT_EQ(exchange.status, statuses[i % statuses.size()]);
+        EXPECT_EQ(exchange.body, "echo " + body);
+    }
+
+    EXPECT_EQ(receiver.request_count(), 6);
+    EXPECT_EQ(receiver.connection_count(), 1);
+}
+
+TEST(HttpClient, FailsOnSwitchingProtocolsAndDropsTheConnection) {
+    tiny_http_receiver receiver([](const received_request&, std::size_t index) {
+        receiver_reply reply;
+        if (index == 0) {
+            reply.raw = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\n\r\n\x81\x05"
+                        "hello";
+        }
+        return reply;
+    });
+    auto client = client_for(receiver.url());
+
+    const auto first = post(client);
+    const auto second = post(client);
+
+    EXPECT_FALSE(first.transport_ok);
+    EXPECT_NE(first.error.find("101"), std::string::npos) << first.error;
+    ASSERT_TRUE(second.transport_ok) << second.error;
+    EXPECT_EQ(second.status, 200);
+    EXPECT_EQ(receiver.request_count(), 2);
+    EXPECT_EQ(receiver.connection_count(), 2);
+}
+
+TEST(HttpClient, DropsAConnectionThatSentMoreThanOneAnswer) {
+    // The first answer comes with a second one nobody asked for, in the same write; reading
+    // it as the answer to the next request would mark that request with a stale status.
+    tiny_http_receiver receiver([](const received_request& request, std::size_t index) {
+        receiver_reply reply;
+        reply.raw = raw_response(200, "echo " + request.body);
+        if (index == 0) {
+            reply.raw += raw_response(500, "stale");
+        }
+        return reply;
+    });
+    auto client = client_for(receiver.url());
+
+    const auto first = post(client, "first");
+    const auto second = post(client, "second");
+
+    ASSERT_TRUE(first.transport_ok) << first.error;
+    EXPECT_EQ(first.status, 200);
+    EXPECT_EQ(first.body, "echo first");
+    ASSERT_TRUE(second.transport_ok) << second.error;
+    EXPECT_EQ(second.status, 200);
+    EXPECT_EQ(second.body, "echo second");
+    EXPECT_EQ(receiver.request_count(), 2);
+    EXPECT_EQ(receiver.connection_count(), 2);
 }
 
 TEST(HttpClient, TimesOutWhenTheServerNeverAnswers) {

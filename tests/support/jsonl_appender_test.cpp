@@ -6,17 +6,21 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/file_size_limit.hpp"
 #include "support/temp_dir.hpp"
 
 namespace seshook {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::file_size_limit;
+using testing::read_file;
 using testing::read_lines;
 using testing::temp_dir;
 
@@ -128,6 +132,42 @@ TEST(JsonlAppender, AppendAfterStopIsStillWritten) {
 
     EXPECT_THAT(read_lines(path), ElementsAre("while running", "after stop"));
     EXPECT_EQ(appender.written(), 2u);
+}
+
+TEST(JsonlAppender, FullDiskCountsOnlyWholeLinesAndWritesTheRestLater) {
+    temp_dir dir;
+    const auto path = dir / "lines.jsonl";
+    jsonl_appender appender(path, "test");
+    std::vector<std::string> sent;
+    for (int i = 0; i < 30; ++i) {
+        std::string line = R"({"i":)" + std::to_string(i) + R"(,"pad":")";
+        line.resize(58, 'x');
+        sent.push_back(line + "\"}");
+    }
+    const std::size_t line_bytes = sent[0].size() + 1;
+    const std::size_t fitting = 10;
+
+    // The limit falls in the middle of a line: only the lines before it fit.
+    appender.start();
+    {
+        file_size_limit limit(fitting * line_bytes + line_bytes / 2);
+        for (const auto& line : sent) appender.append(line);
+        ASSERT_TRUE(eventually([&] { return appender.written() >= fitting; }));
+
+        // The writer has met the limit; what it counts is exactly what the file holds.
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        EXPECT_EQ(appender.written(), fitting);
+        const std::vector<std::string> first(sent.begin(), sent.begin() + fitting);
+        EXPECT_EQ(read_lines(path), first);
+        EXPECT_EQ(read_file(path).size(), fitting * line_bytes);
+    }
+
+    // Once there is room, the writer retries and every line arrives whole, once, in order.
+    EXPECT_TRUE(eventually([&] { return appender.written() == sent.size(); }));
+    appender.stop();
+    const auto lines = read_lines(path);
+    EXPECT_EQ(lines, sent);
+    for (const auto& line : lines) EXPECT_TRUE(nlohmann::json::accept(line)) << line;
 }
 
 TEST(JsonlAppender, StartFailsWhenTheFileCannotBeOpened) {

@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "support/file_size_limit.hpp"
 #include "support/temp_dir.hpp"
 
 namespace seshook {
@@ -16,6 +17,8 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::file_size_limit;
+using testing::read_file;
 using testing::read_lines;
 using testing::temp_dir;
 
@@ -151,6 +154,43 @@ TEST(RotatingFile, ReopenAfterRenameWritesToTheNewFile) {
     EXPECT_THAT(read_lines(moved), ElementsAre("before"));
     EXPECT_THAT(read_lines(path), ElementsAre("after"));
     EXPECT_EQ(file.size(), std::string("after\n").size());
+}
+
+TEST(RotatingFile, FullDiskLeavesOnlyWholeLines) {
+    temp_dir dir;
+    const auto path = dir / "events.jsonl";
+    const auto lines = numbered_lines(20, 90);
+    rotating_file file({path, 0, 0});
+    std::vector<std::string> written;
+    int failures = 0;
+
+    // The limit falls in the middle of a line, so that the write of that line comes up short.
+    file.open();
+    {
+        file_size_limit limit(10 * 91 + 45);
+        for (const auto& line : lines) {
+            try {
+                file.append_line(line);
+                written.push_back(line);
+            } catch (const std::system_error& e) {
+                ++failures;
+                EXPECT_THAT(e.what(), HasSubstr(path.string()));
+            }
+
+            // Once append_line returned, the line is in the file, not in some buffer.
+            EXPECT_EQ(std::filesystem::file_size(path), file.size());
+        }
+    }
+    EXPECT_GT(failures, 0);
+    ASSERT_FALSE(written.empty());
+    EXPECT_EQ(read_lines(path), written);
+    EXPECT_EQ(read_file(path).back(), '\n');
+
+    // With room again, the next lines follow the whole ones.
+    file.append_line("after");
+    written.push_back("after");
+    EXPECT_EQ(read_lines(path), written);
+    EXPECT_EQ(file.size(), std::filesystem::file_size(path));
 }
 
 TEST(RotatingFile, FailureNamesThePath) {

@@ -12,6 +12,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -212,8 +213,20 @@ private:
             return;
         }
 
-        // Answer.
+        // Close after answering when the behaviour or the client asks for it.
         close_after_ = reply.close || reply.drop_after || !request_.keep_alive();
+
+        // Answer with the bytes the behaviour wrote itself, such as several responses at once.
+        if (!reply.raw.empty()) {
+            raw_ = reply.raw;
+            asio::async_write(stream_, asio::buffer(raw_),
+                              [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+                                  self->on_write(ec);
+                              });
+            return;
+        }
+
+        // Answer with the status and body.
         response_ = {};
         response_.version(11);
         response_.result(reply.status);
@@ -247,6 +260,7 @@ private:
     beast::flat_buffer buffer_;
     http::request<http::string_body> request_;
     http::response<http::string_body> response_;
+    std::string raw_;
     bool close_after_ = false;
 };
 

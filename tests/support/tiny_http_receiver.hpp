@@ -34,6 +34,7 @@ struct receiver_reply {
     bool close = false;         // answers with `Connection: close`, then closes
     bool drop_after = false;    // answers as if keeping the connection, then closes it silently
     bool never_answer = false;  // keeps the connection open and never says a word
+    std::string raw;            // when set, sent byte for byte instead of status and body
 };
 
 /// A certificate and its private key in PEM, for a receiver that speaks TLS.

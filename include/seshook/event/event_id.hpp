@@ -14,8 +14,9 @@ struct event_identity {
     std::string_view link;
 };
 
-/// Returns a stable 32-hex-digit digest (the first 128 bits of SHA-256) of the identity, so that
-/// a repeated delivery of the same event gets the same id.
+/// Returns a stable 32-hex-digit digest of the identity, so that a repeated delivery of the same
+/// event gets the same id: the first 128 bits of the SHA-256 of each part written as
+/// "<length>:<bytes>", in the order above, with the address lowercased.
 std::string make_event_id(const event_identity& identity);
 
 }  // namespace seshook

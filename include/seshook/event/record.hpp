@@ -27,4 +27,10 @@ using record_ptr = std::shared_ptr<const record>;
 record_ptr make_record(validated_event event, std::string peer,
                        std::chrono::system_clock::time_point received_at);
 
+/// Rebuilds a record from what was kept of it (the spool, a records file): the event's exact
+/// bytes, and when and from whom it was received. The bytes are validated again, leniently, so
+/// that a record accepted under either schema mode comes back. Throws std::invalid_argument,
+/// saying why, when `raw` is not exactly one valid event.
+record_ptr rebuild_record(std::string_view raw, std::string received_at, std::string peer);
+
 }  // namespace seshook

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <string_view>
 
@@ -10,6 +9,10 @@ namespace seshook {
 /// An append-only file that rotates by size: `events.jsonl` becomes `events.jsonl.1`, the old
 /// `.1` becomes `.2`, and so on up to `max_files` kept rotations. Not thread-safe: one owner
 /// thread writes to it. Every failure throws std::system_error naming the path.
+///
+/// Each line goes to the kernel with its own write(2), unbuffered: once append_line() returns,
+/// the line survives a crash of seshook, and a line that fails (a full disk) is cut off again,
+/// so that the file only ever holds whole lines.
 class rotating_file {
 public:
     /// Describes where the file lives and when it rotates; max_bytes 0 never rotates.
@@ -30,7 +33,8 @@ public:
     /// Appends one line and a newline, rotating first when the line would pass max_bytes.
     void append_line(std::string_view line);
 
-    /// Hands buffered bytes to the kernel; with `sync`, waits until they are on stable storage.
+    /// With `sync`, waits until what was appended is on stable storage; otherwise does nothing,
+    /// since every line is already with the kernel.
     void flush(bool sync = false);
 
     /// Closes and opens the file again by name, so that a rename by logrotate takes effect.
@@ -45,8 +49,11 @@ private:
     void rotate();
     void close() noexcept;
 
+    /// Cuts the file back to `size` bytes, removing the start of a line that failed.
+    void cut_back_to(std::uint64_t size) noexcept;
+
     options opts_;
-    std::FILE* file_ = nullptr;
+    int fd_ = -1;
     std::uint64_t size_ = 0;
 };
 
