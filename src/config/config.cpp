@@ -342,6 +342,14 @@ config load_config(const std::filesystem::path& path) {
     if (file.bad()) throw cannot_read(errno);
     config cfg = parse_config(text, source);
 
+    // NOTE: without a sink, every event would be answered 200 and then go nowhere. Checked
+    // here, not in parse_config(), whose callers may build the sinks themselves (tests).
+    if (cfg.sinks.empty()) {
+        throw key_error(source, "sinks",
+                        "at least one [[sinks]] table is required, or accepted events would go "
+                        "nowhere");
+    }
+
     // The environment wins over the file, so that a container can move the port.
     // NOTE: an empty value counts as unset, as container tools write it for "no value".
     if (const char* listen = std::getenv("SESHOOK_LISTEN"); listen != nullptr && *listen != 0) {

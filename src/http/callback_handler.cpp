@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -22,7 +23,18 @@ constexpr std::size_t max_logged_text = 200;
 constexpr std::string_view health_path = "/healthz";
 constexpr std::string_view ok_body = R"({"ok":true})";
 
+// Returns the path of a request target, without its query; the absolute form
+// ("http://host:8080/callback", which RFC 9112 lets a client send) is reduced to its path.
 std::string_view path_of(std::string_view target) {
+    for (const std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() < scheme.size() ||
+            !boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
+            continue;
+        }
+        const auto slash = target.find('/', scheme.size());
+        target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+        break;
+    }
     return target.substr(0, target.find('?'));
 }
 

@@ -29,7 +29,10 @@ std::string printable(std::string_view text, std::size_t max_length) {
     std::string out;
     out.reserve(std::min(text.size(), max_length) + 3);
     for (std::size_t i = 0; i < text.size();) {
-        if (out.size() >= max_length) {
+        // NOTE: the cut never splits a UTF-8 sequence: half a character would make the whole
+        // log file look binary to grep and friends.
+        const bool continuation = (static_cast<unsigned char>(text[i]) & 0xc0) == 0x80;
+        if (out.size() >= max_length && !continuation) {
             out += "...";
             break;
         }

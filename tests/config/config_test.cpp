@@ -350,10 +350,28 @@ TEST(ConfigErrors, BadQueueCapacity) {
                 StartsWith("test.toml: sinks[0].queue_capacity: must be between 1 and "));
 }
 
+// One sink, without which a config file does not load.
+constexpr std::string_view log_sink_toml = "[[sinks]]\ntype = \"log\"\nname = \"log\"\n";
+
+TEST(LoadConfig, FileWithoutSinksIsRefused) {
+    const env_guard no_listen("SESHOOK_LISTEN", std::nullopt);
+    const temp_dir dir;
+    for (const auto* text : {"", "sinks = []\n"}) {
+        const auto file = write_file(dir, "empty.toml", text);
+        try {
+            load_config(file);
+            FAIL() << "no config_error for \"" << text << "\"";
+        } catch (const config_error& e) {
+            EXPECT_THAT(e.what(), StartsWith(file.string() + ": sinks: at least one [[sinks]]"));
+        }
+    }
+}
+
 TEST(LoadConfig, ReadsFileAndNamesItInErrors) {
     const env_guard no_listen("SESHOOK_LISTEN", std::nullopt);
     const temp_dir dir;
-    const auto good = write_file(dir, "good.toml", "[server]\nlisten = \"127.0.0.1:8082\"\n");
+    const auto good = write_file(dir, "good.toml",
+                                 "[server]\nlisten = \"127.0.0.1:8082\"\n" + std::string(log_sink_toml));
     const config cfg = load_config(good);
     EXPECT_EQ(cfg.source, good.string());
     EXPECT_EQ(cfg.server.listen_port, 8082);
@@ -386,7 +404,8 @@ TEST(LoadConfig, MissingFileOrFolderIsNamed) {
 
 TEST(LoadConfig, EnvironmentOverridesListenAddress) {
     const temp_dir dir;
-    const auto file = write_file(dir, "seshook.toml", "[server]\nlisten = \"127.0.0.1:8081\"\n");
+    const auto file = write_file(dir, "seshook.toml",
+                                 "[server]\nlisten = \"127.0.0.1:8081\"\n" + std::string(log_sink_toml));
     {
         const env_guard listen("SESHOOK_LISTEN", "[::]:8082");
         const config cfg = load_config(file);
@@ -401,7 +420,7 @@ TEST(LoadConfig, EnvironmentOverridesListenAddress) {
 
 TEST(LoadConfig, BadEnvironmentListenAddressIsNamed) {
     const temp_dir dir;
-    const auto file = write_file(dir, "seshook.toml", "");
+    const auto file = write_file(dir, "seshook.toml", std::string(log_sink_toml));
     const env_guard listen("SESHOOK_LISTEN", "8080");
     try {
         load_config(file);

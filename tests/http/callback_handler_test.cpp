@@ -173,6 +173,14 @@ TEST(CallbackHandler, ConfiguredPathWithSecretIsTheOnlyCallback) {
     EXPECT_TRUE(h.recorder->wait_for_count(1, 5s));
 }
 
+TEST(CallbackHandler, AbsoluteFormTargetIsRoutedByItsPath) {
+    harness h;
+    EXPECT_EQ(h.post(delivered("a@example.com"), "http://203.0.113.1:8080/callback?x=1").status,
+              200u);
+    EXPECT_EQ(h.call(http::verb::get, "HTTPS://example.com/healthz", "").status, 200u);
+    EXPECT_EQ(h.post(delivered("b@example.com"), "http://example.com").status, 404u);
+}
+
 TEST(CallbackHandler, RefusedBodyIs400AndKeptInRejects) {
     harness h;
     const std::string body = R"({"event":"delivered","email":)";

@@ -140,7 +140,8 @@ TEST_F(CommandLine, PortInUseStopsTheDaemonWithExit1) {
     daemon_process first;
     const auto path = write_config(
         "clash.toml", "[server]\nlisten = \"127.0.0.1:" + std::to_string(first.port()) +
-                          "\"\n\n[rejects]\npath = \"rejects.jsonl\"\n");
+                          "\"\n\n[rejects]\npath = \"rejects.jsonl\"\n\n"
+                          "[[sinks]]\ntype = \"log\"\nname = \"log\"\n");
     const auto result = run({"--config", path.string()});
     EXPECT_EQ(result.exit_code, 1);
     EXPECT_NE(result.err.find("cannot listen"), std::string::npos) << result.err;

@@ -62,6 +62,17 @@ TEST(LogSink, PayloadTextIsNeitherAFormatNorANewLine) {
     EXPECT_THAT(log.lines()[0], HasSubstr("reason=bad {0} {:>9}\\x0ainfo forged"));
 }
 
+TEST(LogSink, CutsAHugeReasonSoOneEventCannotFloodTheLog) {
+    log_capture log;
+    log_sink s("audit", {});
+
+    s.consume(make_test_record("bounce", "user@example.com", 1, std::string(600'000, 'x')), {});
+
+    ASSERT_THAT(log.lines(), SizeIs(1));
+    EXPECT_LT(log.lines()[0].size(), 400u);
+    EXPECT_THAT(log.lines()[0], HasSubstr("xxx..."));
+}
+
 TEST(LogSink, WritesNothingWhenInfoIsOff) {
     log_capture log;
     spdlog::set_level(spdlog::level::warn);

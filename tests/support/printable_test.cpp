@@ -29,6 +29,12 @@ TEST(Printable, CutsLongTextAndMarksTheCut) {
     EXPECT_EQ(printable(std::string(20, 'x'), 20), std::string(20, 'x'));
 }
 
+TEST(Printable, NeverCutsInsideAUtf8Character) {
+    // "é" is two bytes: a cut after 3 bytes falls inside the second one.
+    EXPECT_EQ(printable("\xc3\xa9\xc3\xa9\xc3\xa9", 3), "\xc3\xa9\xc3\xa9...");
+    EXPECT_EQ(printable("\xe2\x98\x95\xe2\x98\x95", 1), "\xe2\x98\x95...");
+}
+
 TEST(MaskedPath, HidesWhatFollowsTheFirstSegment) {
     EXPECT_EQ(masked_path("/callback"), "/callback");
     EXPECT_EQ(masked_path("/callback/9f3b2c7d1e"), "/callback/***");

@@ -85,8 +85,8 @@ struct config {
 /// Parses configuration text; `source` names it in errors. Throws config_error.
 config parse_config(std::string_view toml_text, std::string source);
 
-/// Reads and parses a configuration file, then applies SESHOOK_LISTEN from the environment when
-/// it is set. Throws config_error.
+/// Reads and parses a configuration file, refuses one without sinks, then applies SESHOOK_LISTEN
+/// from the environment when it is set. Throws config_error.
 config load_config(const std::filesystem::path& path);
 
 /// Splits "host:port", "[v6]:port" into the server's listen fields; throws config_error for
