@@ -159,11 +159,17 @@ struct spool_progress {
         return true;
     }
 
-    // Flushes what was taken and moves the position up to it; false when the flush failed.
+    // Flushes what was taken and moves the position up to it; false when the flush failed, and
+    // then the events since the last position are to be taken again, since the sink may not
+    // have kept them (a failed fsync can drop what was written).
     bool settle() {
         last_settled = std::chrono::steady_clock::now();
         if (handled == acknowledged) return true;
-        if (unflushed > 0 && !target.flush(sync)) return false;
+        if (unflushed > 0 && !target.flush(sync)) {
+            handled = acknowledged;
+            unflushed = 0;
+            return false;
+        }
         unflushed = 0;
         spool.acknowledge(target.name(), handled);
         acknowledged = handled;

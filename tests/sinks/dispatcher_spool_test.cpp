@@ -174,6 +174,26 @@ TEST_F(DispatcherWithSpool, FailedEventIsRetriedAndTheRestWaitsForIt) {
     EXPECT_EQ(failing->counters().delivered.load(), 5u);
 }
 
+TEST_F(DispatcherWithSpool, EventsWhoseFlushFailedAreTakenAgain) {
+    auto spool = open_spool({"recording"});
+    auto sink = std::make_unique<recording_sink>();
+    auto* recorder = sink.get();
+    recorder->fail_next_flush();
+    std::vector<std::unique_ptr<seshook::sink>> sinks;
+    sinks.push_back(std::move(sink));
+    auto d = make_dispatcher(std::move(sinks));
+    d.use_spool(*spool, true);
+    d.start();
+
+    // The first flush fails: nothing is acknowledged, and the sink gets the events once more.
+    d.dispatch(commit(*spool, 3));
+    ASSERT_TRUE(wait_for_position(*spool, "recording", 3));
+    EXPECT_TRUE(d.stop(5s));
+    const auto emails = emails_of(recorder->records());
+    ASSERT_GE(emails.size(), 4u);
+    EXPECT_EQ(std::vector<std::string>(emails.end() - 3, emails.end()), expected_emails(0, 3));
+}
+
 TEST_F(DispatcherWithSpool, EventsTheFilterRefusesStillMoveThePosition) {
     auto spool = open_spool({"bounces"});
     auto sink = std::make_unique<recording_sink>("bounces", std::vector<std::string>{"bounce"});

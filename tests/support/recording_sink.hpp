@@ -10,6 +10,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -65,6 +66,12 @@ public:
     }
 
     /// Makes consume wait, before taking a record, until release() (or the stop token).
+    /// Makes the next flush throw, as a failed fsync would.
+    void fail_next_flush() {
+        const std::lock_guard lock(mutex_);
+        fail_next_flush_ = true;
+    }
+
     void hold() {
         const std::lock_guard lock(mutex_);
         held_ = true;
@@ -135,7 +142,13 @@ protected:
         return delivery_outcome::delivered;
     }
 
-    void do_flush(bool) override { bump(flushes_); }
+    void do_flush(bool) override {
+        bump(flushes_);
+        const std::lock_guard lock(mutex_);
+        if (std::exchange(fail_next_flush_, false)) {
+            throw std::runtime_error("recording_sink: flush fails on purpose");
+        }
+    }
 
     void do_reopen() override {
         {
@@ -168,6 +181,7 @@ private:
     std::vector<record> records_;
     std::chrono::milliseconds delay_{0};
     bool held_ = false;
+    bool fail_next_flush_ = false;
     std::size_t started_ = 0;
     std::size_t opens_ = 0;
     std::size_t flushes_ = 0;
