@@ -9,6 +9,16 @@ namespace seshook {
 error_reporter::error_reporter(std::string component, std::chrono::milliseconds interval)
     : component_(std::move(component)), interval_(interval) {}
 
+error_reporter::~error_reporter() {
+    // What was only counted since the last logged failure would otherwise never show.
+    if (suppressed_ == 0) return;
+    try {
+        spdlog::error("[{}] {} more similar errors since the last one logged", component_,
+                      suppressed_);
+    } catch (...) {
+    }
+}
+
 void error_reporter::report(std::string_view what) {
     count_.fetch_add(1, std::memory_order_relaxed);
 

@@ -52,6 +52,17 @@ TEST(ErrorReporter, SaysHowManyWereSuppressed) {
     EXPECT_EQ(lines[1], "error [forward] fourth (2 similar errors suppressed)");
 }
 
+TEST(ErrorReporter, SaysHowManyWentUnloggedWhenItGoesAway) {
+    testing::log_capture log;
+    {
+        error_reporter errors("sink:events", std::chrono::hours(1));
+        for (int i = 0; i < 4; ++i) errors.report("queue full");
+    }
+    const auto lines = log.lines();
+    ASSERT_THAT(lines, SizeIs(2));
+    EXPECT_EQ(lines[1], "error [sink:events] 3 more similar errors since the last one logged");
+}
+
 TEST(ErrorReporter, KeepsPayloadTextVerbatim) {
     testing::log_capture log;
     error_reporter errors("schema");

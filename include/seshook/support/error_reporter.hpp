@@ -17,6 +17,11 @@ public:
     explicit error_reporter(std::string component,
                             std::chrono::milliseconds interval = std::chrono::seconds(1));
 
+    /// Logs how many failures were counted but not logged since the last logged one.
+    ~error_reporter();
+    error_reporter(const error_reporter&) = delete;
+    error_reporter& operator=(const error_reporter&) = delete;
+
     /// Counts one failure and logs it unless another was logged within the interval.
     void report(std::string_view what);
 
