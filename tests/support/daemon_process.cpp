@@ -50,6 +50,7 @@ std::string make_config_text(const daemon_options& options, const std::filesyste
     text += "[log]\nlevel = \"" + options.log_level + "\"\n\n";
     text += "[schema]\n" + options.schema_toml + "\n\n";
     text += "[rejects]\npath = \"{dir}/rejects.jsonl\"\n\n";
+    text += options.tables_toml + "\n\n";
     if (options.file_sink) {
         text += "[[sinks]]\ntype = \"file\"\nname = \"events\"\npath = \"{dir}/events.jsonl\"\n\n";
     }
