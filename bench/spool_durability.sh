@@ -261,10 +261,11 @@ log "plan: $ROUNDS rounds x $n_modes modes x (${WARMUP}s + ${DURATION}s + start/
 # ------------------------------------------------------------------ measurement
 
 # Checks what one cell's daemon kept and prints the verdict: one record per 2xx answer, each
-# id once, as many as the daemon says it accepted, nothing in the rejects file. Answers still
+# id once, as many as the daemon says it accepted, no repeat dropped by dedup (the daemon logs
+# how many when it stops), nothing in the rejects file. Answers still
 # in flight when wrk stops are written but not counted by wrk, hence up to 2 x CONNS more.
-sink_verdict() {    # sink_verdict DIR OK2XX RECORDS DISTINCT ACCEPTED REJECTS
-    local ok2xx=$2 records=$3 distinct=$4 accepted=$5 rejects=$6 v=ok
+sink_verdict() {    # sink_verdict OK2XX RECORDS DISTINCT ACCEPTED REJECTS REPEATS
+    local ok2xx=$1 records=$2 distinct=$3 accepted=$4 rejects=$5 repeats=$6 v=ok
     if ((records < ok2xx)); then
         v="MISSING $((ok2xx - records))"
     elif ((records - ok2xx > 2 * CONNS)); then
@@ -273,6 +274,7 @@ sink_verdict() {    # sink_verdict DIR OK2XX RECORDS DISTINCT ACCEPTED REJECTS
     ((distinct == records)) || v="$v, DUPLICATE ids $((records - distinct))"
     [[ $accepted == - || $accepted == "$records" ]] || v="$v, daemon accepted $accepted"
     ((rejects == 0)) || v="$v, $rejects rejects"
+    [[ $repeats == - || $repeats == 0 ]] || v="$v, dedup dropped $repeats"
     echo "$v"
 }
 
@@ -323,9 +325,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
         [[ -f $dir/rejects.jsonl ]] && rejects=$(wc -l <"$dir/rejects.jsonl")
         accepted=$(sed -n 's/.*stopped: \([0-9]*\) events accepted.*/\1/p' "$dir/daemon.log" |
             tail -1)
+        repeats=$(sed -n 's/.*stopped: .* requests, \([0-9]*\) repeats.*/\1/p' "$dir/daemon.log" |
+            tail -1)
         tx=$(grep -oiE '[0-9]+ (spool |sqlite )?transactions' "$dir/daemon.log" | tail -1 |
             grep -oE '^[0-9]+' || true)
-        check=$(sink_verdict "$dir" "$ok2xx" "$records" "$distinct" "${accepted:--}" "$rejects")
+        check=$(sink_verdict "$ok2xx" "$records" "$distinct" "${accepted:--}" "$rejects" \
+            "${repeats:--}")
         if [[ $check != ok ]]; then
             log "$cell: sink check: $check (2xx answers $ok2xx, records $records," \
                 "distinct ids $distinct, daemon accepted ${accepted:-?})"
@@ -393,11 +398,13 @@ table_row() {       # table_row MODE MEMORY_EVENTS_PER_S
     memory_eps=$(col memory 3 | median)
     for mode in $MODES; do table_row "$mode" "$memory_eps"; done
     echo
-    echo "non-2xx: answers >= 400 plus socket errors, summed over the rounds. daemon / wrk CPU %:"
-    echo "their own CPU time in the window, in % of one core. other load %: what else kept the two"
-    echo "cores busy (other processes, interrupts), in % of one core. SQLite tx / events: summed over"
-    echo "the rounds, whole daemon lifetimes. sink check: \"ok\" when the sink file holds one record"
-    echo "per 2xx answer (up to 2×$CONNS more: answers in flight when wrk stops), all ids distinct, as"
-    echo "many as the daemon says it accepted, and the rejects file is empty."
+    cat <<EOF
+non-2xx: answers >= 400 plus socket errors, summed over the rounds. daemon / wrk CPU %: their
+own CPU time in the window, in % of one core. other load %: what else kept the two cores busy
+(other processes, interrupts), in % of one core. SQLite tx / events: summed over the rounds,
+whole daemon lifetimes. sink check: "ok" when the sink file holds one record per 2xx answer (up
+to 2×$CONNS more: answers in flight when wrk stops), all ids distinct, as many as the daemon says
+it accepted, no repeat dropped by dedup, and the rejects file is empty.
+EOF
 } | tee "$OUT/table.md"
 log "raw results in $OUT (results.tsv, table.md, versions.txt, wrk outputs)"
