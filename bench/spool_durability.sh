@@ -29,9 +29,11 @@
 # Columns. events/s: 2xx answers per second in the measured window. p50/p99: wrk latency,
 # from writing the request to reading the answer. CPU s/10k: utime+stime of the daemon (all
 # threads) in the window, per 10,000 accepted events. RSS: VmRSS at the end of the window.
-# non-2xx: answers >= 400 plus socket errors, summed over all rounds. SQLite tx: spool
-# transactions against events, only if the daemon logs its transaction count (otherwise
-# "not logged"; nothing is estimated).
+# non-2xx: answers >= 400 plus socket errors, summed over all rounds. disk bytes / event:
+# write_bytes of the daemon (/proc/PID/io) in the window per accepted event. daemon, wrk and
+# other load %: CPU time in the window in % of one core, "other" being whatever else kept the
+# two cores busy. SQLite tx: spool transactions against events, only if the daemon logs its
+# transaction count (otherwise "not logged"; nothing is estimated).
 #
 # Knobs (environment): DURATION=10 WARMUP=3 ROUNDS=3 CONNS=64 THREADS=1 IO_THREADS=1
 #   SERVER_CPU=0 CLIENT_CPU=1 PORT=18190 MODES="memory write fsync"
@@ -128,6 +130,9 @@ cpu_ticks() {
 cpu_busy() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# Bytes a process sent (or dirtied for) the storage layer: WAL, checkpoints, sink file.
+disk_bytes() { awk '/^write_bytes:/ { print $2 }' "/proc/$1/io" 2>/dev/null || echo 0; }
 
 # Value of KEY in the RESULT line of a wrk output file.
 kv() { grep '^RESULT ' "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
@@ -280,7 +285,7 @@ sink_verdict() {    # sink_verdict OK2XX RECORDS DISTINCT ACCEPTED REJECTS REPEA
 
 RESULTS=$OUT/results.tsv
 printf '%s\n' "round mode events_per_s p50_us p99_us cpu_s_per_10k rss_kb non2xx srv_pct wrk_pct \
-other_pct ok2xx records distinct_ids daemon_accepted rejects transactions check" |
+other_pct ok2xx records distinct_ids daemon_accepted rejects transactions check disk_b_per_event" |
     tr ' ' '\t' | tr -s '\t' >"$RESULTS"
 
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -301,9 +306,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
         # The measured window: CPU of the daemon, of wrk and of both cores around it.
         w=$OUT/$cell.txt
         t0=$(cpu_ticks "$SRV_PID")
+        d0=$(disk_bytes "$SRV_PID")
         read -r sb0 cb0 <<<"$(cpu_busy "$SERVER_CPU") $(cpu_busy "$CLIENT_CPU")"
         run_wrk "$DURATION" "$cell-run" "$w"
         t1=$(cpu_ticks "$SRV_PID")
+        d1=$(disk_bytes "$SRV_PID")
         read -r sb1 cb1 <<<"$(cpu_busy "$SERVER_CPU") $(cpu_busy "$CLIENT_CPU")"
         rss=$(rss_kb "$SRV_PID")
         stop_daemon
@@ -345,18 +352,19 @@ for ((round = 1; round <= ROUNDS; round++)); do
             -v srv="$(((t1 - t0)))" -v busy="$((sb1 - sb0 + cb1 - cb0))" -v hz="$CLK_TCK" \
             -v wall="$wall" -v wrk="$(awk -v u="$wu" -v s="$ws" 'BEGIN { print u + s }')" \
             -v ok2xx="$ok2xx" -v rec="$records" -v dis="$distinct" -v acc="${accepted:--}" \
-            -v rej="$rejects" -v tx="${tx:--}" -v chk="$check" 'BEGIN {
+            -v rej="$rejects" -v tx="${tx:--}" -v chk="$check" -v disk="$((d1 - d0))" 'BEGIN {
                 srv /= hz; other = (busy / hz - srv - wrk) / wall * 100; if (other < 0) other = 0
                 printf "%s\t%s\t%.1f\t%d\t%d\t%.4f\t%d\t%d\t%.0f\t%.0f\t%.0f",
                     r, m, ok / dur, p50, p99, (ok > 0 ? srv / ok * 10000 : 0), rss, errs,
                     srv / dur * 100, wrk / wall * 100, other
-                printf "\t%d\t%d\t%d\t%s\t%d\t%s\t%s\n", ok2xx, rec, dis, acc, rej, tx, chk
+                printf "\t%d\t%d\t%d\t%s\t%d\t%s\t%s\t%.0f\n", ok2xx, rec, dis, acc, rej, tx, chk,
+                    (ok > 0 ? disk / ok : 0)
             }' >>"$RESULTS"
         log "$(tail -1 "$RESULTS" | awk -F'\t' '{
             printf "%s r%s: %.0f events/s, p50 %.2f ms, p99 %.2f ms, %.3f CPU s/10k, %.0f MiB,",
                 $2, $1, $3, $4 / 1000, $5 / 1000, $6, $7 / 1024
-            printf " non-2xx %s, daemon %s%% wrk %s%% other %s%%, sink %s",
-                $8, $9, $10, $11, $18 }')"
+            printf " %s disk B/event, non-2xx %s, daemon %s%% wrk %s%% other %s%%, sink %s",
+                $19, $8, $9, $10, $11, $18 }')"
     done
 done
 
@@ -377,10 +385,11 @@ table_row() {       # table_row MODE MEMORY_EVENTS_PER_S
         txs=$(paste <(col "$mode" 17) <(col "$mode" 15) | awk '{ t += $1; e += $2 }
             END { printf "%d / %d (%.1f events/tx)", t, e, (t > 0 ? e / t : 0) }')
     fi
-    printf '| %s | %.0f | %.2f | %.2f | %.3f | %.0f | %d | %s | %.0f | %.0f | %.0f | %s | %s |\n' \
+    printf '| %s | %.0f | %.2f | %.2f | %.3f | %.0f | %d | %s | %.0f | %.0f | %.0f | %.0f | %s | %s |\n' \
         "$mode" "$eps" "$(col "$mode" 4 | median | awk '{ print $1 / 1000 }')" \
         "$(col "$mode" 5 | median | awk '{ print $1 / 1000 }')" "$(col "$mode" 6 | median)" \
         "$(col "$mode" 7 | median | awk '{ print $1 / 1024 }')" "$non2xx" "$ratio" \
+        "$(col "$mode" 19 | median)" \
         "$(col "$mode" 9 | median)" "$(col "$mode" 10 | median)" "$(col "$mode" 11 | median)" \
         "$txs" "$checks"
 }
@@ -392,14 +401,16 @@ table_row() {       # table_row MODE MEMORY_EVENTS_PER_S
         "(io_threads $IO_THREADS), wrk on CPU $CLIENT_CPU."
     echo
     echo "| mode | accepted events/s | p50 ms | p99 ms | server CPU s / 10k events | RSS MiB" \
-        "| non-2xx | vs memory | daemon CPU % | wrk CPU % | other load % | SQLite tx / events" \
-        "| sink check |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        "| non-2xx | vs memory | disk bytes / event | daemon CPU % | wrk CPU % | other load %" \
+        "| SQLite tx / events | sink check |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     memory_eps=$(col memory 3 | median)
     for mode in $MODES; do table_row "$mode" "$memory_eps"; done
     echo
     cat <<EOF
-non-2xx: answers >= 400 plus socket errors, summed over the rounds. daemon / wrk CPU %: their
+non-2xx: answers >= 400 plus socket errors, summed over the rounds. disk bytes / event: the
+daemon's write_bytes (/proc/PID/io: what it sent to the storage layer, page-sized) in the window,
+per accepted event; a body is about 370 bytes. daemon / wrk CPU %: their
 own CPU time in the window, in % of one core. other load %: what else kept the two cores busy
 (other processes, interrupts), in % of one core. SQLite tx / events: summed over the rounds,
 whole daemon lifetimes. sink check: "ok" when the sink file holds one record per 2xx answer (up
