@@ -326,8 +326,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
         records=0 distinct=0 rejects=0
         if [[ -f $dir/events.jsonl ]]; then
             records=$(wc -l <"$dir/events.jsonl")
-            distinct=$(sed -n 's/^{"id":"\([0-9a-f]*\)".*/\1/p' "$dir/events.jsonl" |
-                sort -u | wc -l)
+            distinct=$(awk 'substr($0, 1, 7) == "{\"id\":\"" { print substr($0, 8, 32) }' \
+                "$dir/events.jsonl" | LC_ALL=C sort -u | wc -l)
         fi
         [[ -f $dir/rejects.jsonl ]] && rejects=$(wc -l <"$dir/rejects.jsonl")
         accepted=$(sed -n 's/.*stopped: \([0-9]*\) events accepted.*/\1/p' "$dir/daemon.log" |
@@ -346,7 +346,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             cp "$dir/daemon.log" "$OUT/$cell.daemon.log"
         fi
 
-        read -r wall wu ws <"$w.time"
+        read -r wall wu ws < <(tail -1 "$w.time")
         awk -v r="$round" -v m="$mode" -v ok="$((req - bad))" -v dur="$(kv "$w" duration_s)" \
             -v p50="$(kv "$w" p50_us)" -v p99="$(kv "$w" p99_us)" -v rss="$rss" -v errs="$errs" \
             -v srv="$(((t1 - t0)))" -v busy="$((sb1 - sb0 + cb1 - cb0))" -v hz="$CLK_TCK" \
