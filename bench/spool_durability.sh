@@ -12,7 +12,8 @@
 # connections. bench/unique_bounce.lua gives every request its own event id (a counter in
 # bulkId, email and timestamp, plus a salt per wrk run), so dedup is exercised but discards
 # nothing and every 2xx answer is one accepted event. After SIGTERM it checks that the sink
-# file holds one record per 2xx answer, all ids distinct. Rounds are interleaved (round 1 of
+# file holds one record per 2xx answer, all ids distinct, and says so in the "sink check"
+# column (any mismatch is also logged, with the daemon's log kept in OUT). Rounds are interleaved (round 1 of
 # every mode, then round 2 ...) so drift on a noisy machine hits every mode alike, and the
 # table shows the median of each column over the rounds.
 #
@@ -22,9 +23,9 @@
 # io_threads = IO_THREADS (1: one I/O thread for its one core; the spool and sink threads share
 # that core). The result reads "what one core of seshook buys", repeatably. wrk uses one
 # thread (THREADS=1): two wrk threads on one core would time-slice and add a scheduler slice to
-# p99 that has nothing to do with the daemon. The "server core %" and "wrk core %" columns say
-# which side saturated: if the server core is well under 100 %, the limit was elsewhere (wrk,
-# or waiting for the disk in fsync mode).
+# p99 that has nothing to do with the daemon. The "daemon CPU %" and "wrk CPU %" columns say
+# which side saturated: if the daemon is well under 100 % of its core, the limit was elsewhere
+# (wrk, other processes, or waiting: for the disk in fsync mode, for its group's commit).
 #
 # Columns. events/s: 2xx answers per second in the measured window. p50/p99: wrk latency,
 # from writing the request to reading the answer. CPU s/10k: utime+stime of the daemon (all
