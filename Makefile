@@ -12,7 +12,7 @@ DEB_PACKAGES := g++ cmake ninja-build pkg-config ca-certificates curl \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build run test clean
+.PHONY: all deps configure build run test bench-spool clean
 
 all: build
 
@@ -38,6 +38,15 @@ run: build
 
 test: build
 	ctest --preset $(PRESET)
+
+# Accepted events per second for spool durability memory, write and fsync, side by side. Knobs
+# are the script's (see its header); make passes them on: `make bench-spool ROUNDS=5 DURATION=20`.
+# Always a Release build, of the daemon only (no tests). wrk comes from Debian through `deps`.
+bench-spool: DEB_PACKAGES += wrk util-linux iproute2
+bench-spool: PRESET = release
+bench-spool: configure
+	cmake --build --preset release --target seshook
+	SESHOOK_BIN=build/release/seshook bench/spool_durability.sh
 
 clean:
 	rm -rf build
