@@ -50,6 +50,7 @@ std::string make_config_text(const daemon_options& options, const std::filesyste
     text += "[log]\nlevel = \"" + options.log_level + "\"\n\n";
     text += "[schema]\n" + options.schema_toml + "\n\n";
     text += "[rejects]\npath = \"{dir}/rejects.jsonl\"\n\n";
+    text += options.tables_toml + "\n\n";
     if (options.file_sink) {
         text += "[[sinks]]\ntype = \"file\"\nname = \"events\"\npath = \"{dir}/events.jsonl\"\n\n";
     }
@@ -132,7 +133,9 @@ std::optional<int> wait_until(pid_t pid, steady_clock::time_point deadline) {
 
 }  // namespace
 
-daemon_process::daemon_process(daemon_options options) : dir_(make_temp_dir("seshook-daemon")) {
+daemon_process::daemon_process(daemon_options options)
+    : dir_(options.dir.empty() ? make_temp_dir("seshook-daemon") : options.dir),
+      owns_dir_(options.dir.empty()) {
     try {
         start(options);
     } catch (...) {
@@ -143,8 +146,10 @@ daemon_process::daemon_process(daemon_options options) : dir_(make_temp_dir("ses
             ::waitpid(pid_, &status, 0);
         }
         stop_reader();
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
+        if (owns_dir_) {
+            std::error_code ignored;
+            std::filesystem::remove_all(dir_, ignored);
+        }
         throw;
     }
 }
@@ -194,8 +199,8 @@ daemon_process::~daemon_process() {
     }
     stop_reader();
 
-    // Keep the folder for a post-mortem only when asked to.
-    if (std::getenv("SESHOOK_KEEP_TEST_DIRS") == nullptr) {
+    // Keep the folder for a post-mortem only when asked to; a folder the test gave is its own.
+    if (owns_dir_ && std::getenv("SESHOOK_KEEP_TEST_DIRS") == nullptr) {
         std::error_code ignored;
         std::filesystem::remove_all(dir_, ignored);
     }
