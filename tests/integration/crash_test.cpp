@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <set>
@@ -27,7 +28,6 @@
 #include "integration/integration_helpers.hpp"
 #include "support/daemon_process.hpp"
 #include "support/load_driver.hpp"
-#include "support/temp_dir.hpp"
 #include "support/tiny_http_receiver.hpp"
 
 namespace seshook::testing {
@@ -131,6 +131,16 @@ private:
 
 class CrashTest : public ::testing::Test {
 protected:
+    ~CrashTest() override {
+        // The daemon goes first, then its folder, unless it is kept for a post-mortem.
+        daemon_.reset();
+        receiver_.reset();
+        if (std::getenv("SESHOOK_KEEP_TEST_DIRS") == nullptr) {
+            std::error_code ignored;
+            std::filesystem::remove_all(folder_, ignored);
+        }
+    }
+
     /// Sends `event_count` events under `kill_count` kills and checks that every acknowledged
     /// one reached both sinks; with `outage`, the receiver is away for a while meanwhile.
     void run_crash_test(std::string_view run, bool outage);
@@ -140,13 +150,13 @@ protected:
             // The whole output of five daemons is long: the end of it says what went wrong.
             const std::string text = daemon_->history();
             const auto from = text.size() > 20'000 ? text.size() - 20'000 : 0;
-            std::cerr << "---- seshook output (" << folder_.path().string() << ", last "
+            std::cerr << "---- seshook output (" << folder_.string() << ", last "
                       << text.size() - from << " bytes) ----\n"
                       << text.substr(from) << "---- end of seshook output ----\n";
         }
     }
 
-    temp_dir folder_;
+    std::filesystem::path folder_ = make_temp_dir("seshook-crash");
     std::unique_ptr<tiny_http_receiver> receiver_;
     std::unique_ptr<restarting_daemon> daemon_;
 };
@@ -182,7 +192,7 @@ void CrashTest::run_crash_test(std::string_view run, bool outage) {
     receiver_ = std::make_unique<tiny_http_receiver>();
     const std::uint16_t receiver_port = receiver_->port();
     daemon_options options;
-    options.dir = folder_.path();
+    options.dir = folder_;
     options.file_sink = false;
     options.server_toml = "shutdown_grace = \"10s\"";
     options.tables_toml = spool_tables("fsync");
