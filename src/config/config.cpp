@@ -24,8 +24,8 @@ constexpr std::int64_t mib = 1024 * kib;
 constexpr std::int64_t gib = 1024 * mib;
 
 // The top-level keys of the file; anything else is a mistake.
-constexpr std::array<std::string_view, 5> top_level_keys{"server", "log", "schema", "rejects",
-                                                         "sinks"};
+constexpr std::array<std::string_view, 7> top_level_keys{"server", "log",   "schema", "rejects",
+                                                         "spool",  "dedup", "sinks"};
 
 const std::vector<std::string> log_levels{"trace", "debug",    "info", "warn",
                                           "error", "critical", "off"};
@@ -113,6 +113,29 @@ void read_rejects(const toml::table& table, const std::string& source, config& c
     const std::string path = reader.string_or("path", cfg.rejects_path.string());
     if (path.empty()) throw reader.error("path", "must not be empty");
     cfg.rejects_path = path;
+    reader.finish();
+}
+
+void read_spool(const toml::table& table, const std::string& source, spool_config& spool) {
+    table_reader reader(table, source, "spool");
+    const std::string mode = reader.choice_or("durability", std::string(to_string(spool.durability)),
+                                              {"fsync", "write", "memory"});
+    spool.durability = mode == "memory"  ? durability_mode::memory
+                       : mode == "write" ? durability_mode::write
+                                         : durability_mode::fsync;
+    const std::string path = reader.string_or("path", spool.path.string());
+    if (path.empty()) throw reader.error("path", "must not be empty");
+    spool.path = path;
+    spool.max_bytes = static_cast<std::uint64_t>(reader.integer_or(
+        "max_bytes", static_cast<std::int64_t>(spool.max_bytes), 4 * kib, 1024 * gib));
+    spool.retry_after = reader.duration_or("retry_after", spool.retry_after);
+    reader.finish();
+}
+
+void read_dedup(const toml::table& table, const std::string& source, dedup_config& dedup) {
+    table_reader reader(table, source, "dedup");
+    dedup.enabled = reader.boolean_or("enabled", dedup.enabled);
+    dedup.window = reader.duration_or("window", dedup.window);
     reader.finish();
 }
 
@@ -218,6 +241,18 @@ toml::table parse_toml(std::string_view text, const std::string& source) {
 
 }  // namespace
 
+std::string_view to_string(durability_mode mode) noexcept {
+    switch (mode) {
+        case durability_mode::fsync:
+            return "fsync";
+        case durability_mode::write:
+            return "write";
+        case durability_mode::memory:
+            return "memory";
+    }
+    return "unknown";
+}
+
 void parse_listen_address(std::string_view text, std::string_view source, std::string_view key,
                           server_config& server) {
     const auto fail = [&] {
@@ -273,7 +308,19 @@ config parse_config(std::string_view toml_text, std::string source) {
     if (const auto* rejects = reader.optional_table("rejects")) {
         read_rejects(*rejects, source, cfg);
     }
+    if (const auto* spool = reader.optional_table("spool")) read_spool(*spool, source, cfg.spool);
+    if (const auto* dedup = reader.optional_table("dedup")) read_dedup(*dedup, source, cfg.dedup);
     if (const auto* sinks = root.get("sinks")) read_sinks(*sinks, source, cfg);
+
+    // NOTE: a body larger than the whole spool could never be stored: Tencent would get 503 and
+    // retry it forever.
+    if (cfg.spool.durability != durability_mode::memory &&
+        cfg.spool.max_bytes < cfg.server.max_body_bytes) {
+        throw key_error(source, "spool.max_bytes",
+                        "must be at least server.max_body_bytes (" +
+                            std::to_string(cfg.server.max_body_bytes) +
+                            "), so that the largest body fits");
+    }
     return cfg;
 }
 

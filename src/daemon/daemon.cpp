@@ -13,10 +13,14 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include "seshook/daemon/intakes.hpp"
+#include "seshook/event/recent_ids.hpp"
 #include "seshook/http/server.hpp"
 #include "seshook/sinks/dispatcher.hpp"
 #include "seshook/sinks/rejects_store.hpp"
 #include "seshook/sinks/sink_registry.hpp"
+#include "seshook/spool/event_spool.hpp"
+#include "seshook/spool/spool_writer.hpp"
 #include "seshook/support/printable.hpp"
 
 namespace seshook {
@@ -102,6 +106,35 @@ void log_effective_config(const config& cfg, const server_config& settings, cons
                      s.queue_capacity);
     }
     spdlog::info("[rejects] keeping refused bodies in {}", cfg.rejects_path.string());
+    if (cfg.dedup.enabled) {
+        spdlog::info("[dedup] repeats within {} s are answered and not dispatched again",
+                     std::chrono::duration_cast<std::chrono::seconds>(cfg.dedup.window).count());
+    } else {
+        spdlog::info("[dedup] off: every repeat is dispatched again");
+    }
+}
+
+// Opens the spool of `cfg`, logging what it found there (a corrupt spool loudly); throws
+// spool_error when it cannot be opened.
+std::unique_ptr<event_spool> open_spool(const config& cfg) {
+    event_spool::options options;
+    options.path = cfg.spool.path;
+    options.durability = cfg.spool.durability == durability_mode::fsync ? spool_durability::fsync
+                                                                         : spool_durability::write;
+    options.max_bytes = cfg.spool.max_bytes;
+    options.dedup_window = cfg.dedup.enabled ? cfg.dedup.window : std::chrono::milliseconds(0);
+    for (const auto& s : cfg.sinks) options.sink_names.push_back(s.name);
+
+    event_spool::open_report report;
+    auto spool = event_spool::open(options, report);
+    if (!report.corruption.empty()) {
+        spdlog::error("[spool] {} was corrupt: {}", cfg.spool.path.string(), report.corruption);
+    }
+    for (const auto& note : report.notes) spdlog::warn("[spool] {}", note);
+    spdlog::info("[spool] {} ({}): {} events awaiting sinks ({} bytes of at most {}), last seq {}",
+                 cfg.spool.path.string(), to_string(cfg.spool.durability), report.events,
+                 report.bytes, cfg.spool.max_bytes, report.last_seq);
+    return spool;
 }
 
 }  // namespace
@@ -131,6 +164,20 @@ int run_daemon(const config& cfg) {
                      r.peer, r.event.raw);
     });
     for (const auto& s : cfg.sinks) sinks.set_queue_capacity(s.name, s.queue_capacity);
+
+    // Open the spool, from which each sink first takes what it had not taken before the last
+    // stop; in memory mode there is none.
+    std::unique_ptr<event_spool> spool;
+    if (cfg.spool.durability != durability_mode::memory) {
+        try {
+            spool = open_spool(cfg);
+        } catch (const std::exception& e) {
+            spdlog::critical("[spool] cannot open: {}", e.what());
+            rejects.stop();
+            return 1;
+        }
+        sinks.use_spool(*spool, cfg.spool.durability == durability_mode::fsync);
+    }
     try {
         sinks.start();
     } catch (const std::exception& e) {
@@ -139,18 +186,35 @@ int run_daemon(const config& cfg) {
         return 1;
     }
 
+    // Choose the intake: the spool's group commit, or straight to the sink queues.
+    std::unique_ptr<spool_writer> writer;
+    std::unique_ptr<recent_ids> recent;
+    std::unique_ptr<event_intake> intake;
+    if (spool) {
+        writer = std::make_unique<spool_writer>(
+            *spool, [&sinks](std::span<const stored_event> events) { sinks.dispatch(events); });
+        intake = std::make_unique<spool_intake>(*writer);
+    } else {
+        if (cfg.dedup.enabled) recent = std::make_unique<recent_ids>(cfg.dedup.window);
+        intake = std::make_unique<memory_intake>(sinks, recent.get());
+    }
+    const auto retry_after =
+        std::max(std::chrono::seconds(1),
+                 std::chrono::duration_cast<std::chrono::seconds>(cfg.spool.retry_after));
+
     // Listen.
     const unsigned threads = io_thread_count(cfg.server);
     net::io_context io(static_cast<int>(threads));
     server_config server_settings = cfg.server;
     server_settings.max_connections = connections_that_fit(cfg.server.max_connections);
-    callback_handler handler(server_settings, cfg.schema, sinks, rejects);
+    callback_handler handler(server_settings, cfg.schema, *intake, rejects, retry_after);
     server srv(io, server_settings, handler);
     try {
         srv.start();
     } catch (const std::exception& e) {
         spdlog::critical("[server] {}", e.what());
         sinks.stop(cfg.server.shutdown_grace);
+        if (writer) writer->stop();
         rejects.stop();
         return 1;
     }
@@ -193,12 +257,23 @@ int run_daemon(const config& cfg) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::max(*stop_deadline - steady_clock::now(), steady_clock::duration::zero()));
     const bool drained = sinks.stop(left);
+    const std::size_t undrained = sinks.queued();
+
+    // NOTE: the writer stops after the sinks, so that its last maintenance persists the
+    // positions they reached; it is idle by now, since the connections are closed.
+    if (writer) writer->stop();
     rejects.stop();
     const auto& c = handler.counters();
-    spdlog::info("[daemon] stopped: {} events accepted in {} requests, {} requests rejected{}",
-                 c.events_accepted.load(), c.requests_accepted.load(),
-                 c.requests_rejected.load(),
-                 drained ? "" : "; undrained events were kept in the rejects file");
+    std::string left_over;
+    if (!drained && spool) {
+        left_over = fmt::format("; {} events stay in the spool for the next start", undrained);
+    } else if (!drained) {
+        left_over = "; undrained events were kept in the rejects file";
+    }
+    spdlog::info("[daemon] stopped: {} events accepted in {} requests, {} repeats, {} requests "
+                 "rejected{}",
+                 c.events_accepted.load(), c.requests_accepted.load(), c.duplicate_events.load(),
+                 c.requests_rejected.load(), left_over);
     return 0;
 }
 

@@ -227,6 +227,7 @@ void replay_record(sink& target, const record& r, replay_summary& summary, const
                 << "'\n";
             break;
         case delivery_outcome::failed:
+        case delivery_outcome::interrupted:  // replay never stops a sink; counted as failed
             ++summary.failed;
             err << where << "sink '" << target.name() << "' could not take event " << r.event.id
                 << "\n";

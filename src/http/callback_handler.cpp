@@ -36,39 +36,45 @@ std::string error_body(std::string_view code, std::string_view detail) {
 }  // namespace
 
 callback_handler::callback_handler(const server_config& server, const schema_config& schema,
-                                   dispatcher& sinks, rejects_store& rejects)
-    : callback_path_(server.callback_path), schema_(schema), sinks_(sinks), rejects_(rejects) {}
+                                   event_intake& intake, rejects_store& rejects,
+                                   std::chrono::seconds retry_after)
+    : callback_path_(server.callback_path),
+      schema_(schema),
+      intake_(intake),
+      rejects_(rejects),
+      retry_after_(retry_after) {}
 
-http_answer callback_handler::handle(http::verb method, std::string_view target,
-                                     std::string_view body, std::string_view peer) {
+void callback_handler::handle(http::verb method, std::string_view target, std::string_view body,
+                              std::string_view peer, reply_fn reply) {
     const std::string_view path = path_of(target);
 
     // The callback endpoint takes POST only.
     if (path == callback_path_) {
-        if (method == http::verb::post) return accept_callback(body, peer);
-        return http_answer{405, error_body("method_not_allowed", "use POST"), "POST", false};
+        if (method == http::verb::post) return accept_callback(body, peer, std::move(reply));
+        return reply(http_answer{405, error_body("method_not_allowed", "use POST"), "POST"});
     }
 
     // The health endpoint answers as long as the server runs.
     if (path == health_path) {
         if (method == http::verb::get || method == http::verb::head) {
-            return http_answer{200, std::string(ok_body), "", false};
+            return reply(http_answer{200, std::string(ok_body)});
         }
-        return http_answer{405, error_body("method_not_allowed", "use GET"), "GET, HEAD", false};
+        return reply(http_answer{405, error_body("method_not_allowed", "use GET"), "GET, HEAD"});
     }
 
     // NOTE: unknown paths are not kept in the rejects file: scanners probe every public
     // address, and their noise would bury the callbacks an operator needs to find.
-    return http_answer{404, error_body("not_found", "no such path"), "", false};
+    reply(http_answer{404, error_body("not_found", "no such path")});
 }
 
-http_answer callback_handler::accept_callback(std::string_view body, std::string_view peer) {
+void callback_handler::accept_callback(std::string_view body, std::string_view peer,
+                                       reply_fn reply) {
     // Validate the whole body; one bad element refuses the request, so Tencent's retry (or an
     // operator's replay) resends it whole and nothing is half-accepted.
     auto parsed = parse_callback(body, schema_.mode, schema_.limits);
     if (!parsed) {
         const schema_rejection& why = parsed.error();
-        return reject(400, to_string(why.error), why.detail, peer, body);
+        return reply(reject(400, to_string(why.error), why.detail, peer, body));
     }
 
     // Turn each event into a shared record.
@@ -84,11 +90,43 @@ http_answer callback_handler::accept_callback(std::string_view body, std::string
         records.push_back(make_record(std::move(event), std::string(peer), now));
     }
 
-    // Queue them for the sinks; this never blocks.
-    sinks_.dispatch(records);
-    counters_.requests_accepted.fetch_add(1, std::memory_order_relaxed);
-    counters_.events_accepted.fetch_add(records.size(), std::memory_order_relaxed);
-    return http_answer{200, std::string(ok_body), "", false};
+    // Hand them to the intake; the answer waits until they are kept as the durability mode
+    // promises (committed to the spool, or queued in memory).
+    const std::size_t events = records.size();
+    intake_.take(std::move(records),
+                 [this, events, reply = std::move(reply)](intake_result result) {
+                     reply(answer_intake(result, events));
+                 });
+}
+
+http_answer callback_handler::answer_intake(const intake_result& result, std::size_t events) {
+    switch (result.outcome) {
+        case intake_result::status::accepted: {
+            counters_.requests_accepted.fetch_add(1, std::memory_order_relaxed);
+            counters_.events_accepted.fetch_add(events - result.duplicates,
+                                                std::memory_order_relaxed);
+            if (result.duplicates == 0) return http_answer{200, std::string(ok_body)};
+            counters_.duplicate_events.fetch_add(result.duplicates, std::memory_order_relaxed);
+            SPDLOG_DEBUG("[http] {} repeated events answered and not dispatched again",
+                         result.duplicates);
+            return http_answer{200, fmt::format(R"({{"ok":true,"duplicates":{}}})",
+                                                result.duplicates)};
+        }
+        case intake_result::status::full: {
+            // NOTE: nothing is kept of the body: the client was told to send it again.
+            counters_.requests_deferred.fetch_add(1, std::memory_order_relaxed);
+            full_errors_.report("the spool is full: callbacks are answered 503 until the sinks "
+                                "catch up (see [spool] max_bytes)");
+            http_answer answer{503, error_body("spool_full", "the spool is full, retry later")};
+            answer.retry_after = retry_after_;
+            return answer;
+        }
+        case intake_result::status::failed:
+            break;
+    }
+    counters_.requests_deferred.fetch_add(1, std::memory_order_relaxed);
+    spool_errors_.report("cannot keep a callback, answered 500: " + result.error);
+    return http_answer{500, error_body("spool_failed", "the event could not be stored, retry")};
 }
 
 http_answer callback_handler::refuse_unreadable(unsigned status, std::string_view code,
@@ -106,7 +144,7 @@ http_answer callback_handler::reject(unsigned status, std::string_view code,
     counters_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     rejects_.keep(code, detail, peer, body);
     spdlog::warn("[http] rejected callback from {}: {}: {}", peer, code, printable(detail, max_logged_text));
-    return http_answer{status, error_body(code, detail), "", false};
+    return http_answer{status, error_body(code, detail)};
 }
 
 }  // namespace seshook

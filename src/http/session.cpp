@@ -85,7 +85,9 @@ void session::start() {
     // Run on the connection's strand from here on.
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
         if (self->overloaded_) {
-            self->do_write(http_answer{503, R"({"error":"overloaded","detail":"too many connections"})", "", true});
+            http_answer answer{503, R"({"error":"overloaded","detail":"too many connections"})"};
+            answer.close = true;
+            self->do_write(std::move(answer));
             return;
         }
         self->do_wait_for_request();
@@ -178,13 +180,21 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
     parser_.reset();
     SPDLOG_TRACE("[session:{}] {} request of {} bytes", id_, std::string(request.method_string()),
                  request.body().size());
-    http_answer answer =
-        handler_.handle(request.method(), request.target(), request.body(), peer_);
-
-    // HTTP/1.0 without keep-alive and `Connection: close` end the connection after the answer.
-    if (!request.keep_alive()) answer.close = true;
     answering_head_ = request.method() == http::verb::head;
-    do_write(std::move(answer));
+    const bool keep_alive = request.keep_alive();
+
+    // The answer may come later, from the spool's thread once the events are committed; it is
+    // written on this connection's strand.
+    handler_.handle(
+        request.method(), request.target(), request.body(), peer_,
+        [self = shared_from_this(), keep_alive](http_answer answer) {
+            // HTTP/1.0 without keep-alive and `Connection: close` end the connection after it.
+            if (!keep_alive) answer.close = true;
+            net::dispatch(self->stream_.get_executor(),
+                          [self, answer = std::move(answer)]() mutable {
+                              self->do_write(std::move(answer));
+                          });
+        });
 }
 
 void session::on_read_failed(beast::error_code ec) {
@@ -237,6 +247,9 @@ void session::do_write(http_answer answer) {
     response_.set(http::field::server, "seshook");
     response_.set(http::field::content_type, "application/json");
     if (!answer.allow.empty()) response_.set(http::field::allow, answer.allow);
+    if (answer.retry_after.count() > 0) {
+        response_.set(http::field::retry_after, std::to_string(answer.retry_after.count()));
+    }
     const bool close = answer.close || shutting_down_;
     response_.keep_alive(!close);
     response_.body() = std::move(answer.body);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -43,16 +44,24 @@ struct dispatcher::worker {
         : target(std::move(s)), overflow_errors("sink:" + target->name()) {}
 
     void run(std::stop_token stop, const undeliverable_handler& undeliverable);
+    void run_spooled(std::stop_token stop);
 
     std::unique_ptr<sink> target;
     std::size_t capacity = default_queue_capacity;
     error_reporter overflow_errors;  // counts the records refused because the queue was full
     bool opened = false;             // touched only by the thread that starts and stops
 
+    // At least once only: the spool, and a reading connection of this worker's own.
+    event_spool* spool = nullptr;
+    bool sync = false;
+    std::unique_ptr<event_spool::reader> reader;
+
     std::mutex mutex;
     std::condition_variable_any wake;      // tells the worker there is something to do
     std::condition_variable_any finished;  // tells stop() the worker drained its queue
-    std::deque<record_ptr> queue;
+    std::deque<record_ptr> queue;          // memory mode
+    std::deque<stored_event> stored;       // at least once
+    bool behind = false;  // at least once: the queue missed events, read them from the spool
     bool accepting = true;
     bool draining = false;
     bool reopen_requested = false;
@@ -92,8 +101,11 @@ void dispatcher::worker::run(std::stop_token stop, const undeliverable_handler& 
         record_ptr next = std::move(queue.front());
         queue.pop_front();
         lock.unlock();
-        if (target->consume(*next, stop) == delivery_outcome::failed) {
+        const auto outcome = target->consume(*next, stop);
+        if (outcome == delivery_outcome::failed) {
             hand_over(undeliverable, *next, target->name(), "sink_failed");
+        } else if (outcome == delivery_outcome::interrupted) {
+            hand_over(undeliverable, *next, target->name(), "shutdown");
         }
         unflushed = true;
         lock.lock();
@@ -103,6 +115,159 @@ void dispatcher::worker::run(std::stop_token stop, const undeliverable_handler& 
     done = true;
     lock.unlock();
     if (unflushed) target->flush();
+    finished.notify_all();
+}
+
+namespace {
+
+// At least once: a sink's position advances after this many events or this much time at the
+// latest, even while its queue never runs empty, so that the spool can be compacted.
+constexpr std::size_t settle_every_events = 1000;
+constexpr auto settle_every = std::chrono::milliseconds(200);
+
+// Events read from the spool at once when a sink catches up.
+constexpr std::size_t catch_up_batch = 512;
+
+// A sink that fails is retried after a pause that doubles up to the longest.
+constexpr auto first_retry_pause = std::chrono::milliseconds(100);
+constexpr auto longest_retry_pause = std::chrono::seconds(30);
+
+// What one worker has taken of the spool, on the worker's own thread.
+struct spool_progress {
+    sink& target;
+    event_spool& spool;
+    bool sync;
+    std::uint64_t handled = 0;       // every event up to this seq is taken or filtered out
+    std::uint64_t acknowledged = 0;  // the position told to the spool
+    std::size_t unflushed = 0;       // events taken since the last flush
+    std::chrono::steady_clock::time_point last_settled = std::chrono::steady_clock::now();
+
+    // Hands one event to the sink unless it had it already or does not want it; false when the
+    // sink did not take it (failed, or shutdown came first).
+    bool take(const stored_event& e, const std::stop_token& stop) {
+        if (e.seq <= handled) return true;
+        if (!target.wants(*e.rec)) {
+            handled = e.seq;
+            return true;
+        }
+        const auto outcome = target.consume(*e.rec, stop);
+        if (outcome == delivery_outcome::failed || outcome == delivery_outcome::interrupted) {
+            return false;
+        }
+        handled = e.seq;
+        ++unflushed;
+        return true;
+    }
+
+    // Flushes what was taken and moves the position up to it; false when the flush failed.
+    bool settle() {
+        last_settled = std::chrono::steady_clock::now();
+        if (handled == acknowledged) return true;
+        if (unflushed > 0 && !target.flush(sync)) return false;
+        unflushed = 0;
+        spool.acknowledge(target.name(), handled);
+        acknowledged = handled;
+        return true;
+    }
+
+    bool due() const {
+        return unflushed >= settle_every_events ||
+               std::chrono::steady_clock::now() - last_settled >= settle_every;
+    }
+};
+
+}  // namespace
+
+void dispatcher::worker::run_spooled(std::stop_token stop) {
+    spool_progress progress{*target, *spool, sync};
+    progress.handled = progress.acknowledged = spool->position(target->name());
+    error_reporter spool_errors("sink:" + target->name());
+    auto pause = first_retry_pause;
+
+    // Reads the events the queue missed from the spool; false when the sink or the spool failed.
+    const auto catch_up = [&] {
+        for (;;) {
+            std::vector<stored_event> batch;
+            try {
+                batch = reader->read_from(progress.handled + 1, catch_up_batch);
+            } catch (const std::exception& e) {
+                spool_errors.report(e.what());
+                return false;
+            }
+            if (batch.empty()) return true;
+            for (const auto& e : batch) {
+                if (stop.stop_requested()) return true;
+                if (!progress.take(e, stop)) return false;
+                if (progress.due() && !progress.settle()) return false;
+            }
+        }
+    };
+
+    std::unique_lock lock(mutex);
+    const auto failed = [&] {
+        // Keep what was taken, then wait and read the rest from the spool again.
+        lock.unlock();
+        progress.settle();
+        lock.lock();
+        behind = true;
+        wake.wait_for(lock, stop, pause, [] { return false; });
+        pause = std::min(pause * 2, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        longest_retry_pause));
+    };
+    for (;;) {
+        if (stop.stop_requested()) break;
+
+        // Read from the spool what the queue does not hold: at start, after an overflow, after a
+        // failure. Events committed meanwhile are queued, and those read twice are skipped.
+        if (behind) {
+            behind = false;
+            stored.clear();
+            lock.unlock();
+            const bool ok = catch_up();
+            lock.lock();
+            if (!ok) failed();
+            continue;
+        }
+
+        // Reopen between two events, on this thread, as every call of the sink is.
+        if (std::exchange(reopen_requested, false)) {
+            lock.unlock();
+            target->reopen();
+            lock.lock();
+            continue;
+        }
+
+        // Take the next queued event.
+        if (!stored.empty()) {
+            stored_event next = std::move(stored.front());
+            stored.pop_front();
+            lock.unlock();
+            const bool ok = progress.take(next, stop) && (!progress.due() || progress.settle());
+            lock.lock();
+            if (!ok) {
+                failed();
+            } else {
+                pause = first_retry_pause;
+            }
+            continue;
+        }
+
+        // The queue ran empty: make what was taken safe before waiting.
+        if (progress.handled != progress.acknowledged) {
+            lock.unlock();
+            const bool ok = progress.settle();
+            lock.lock();
+            if (!ok) failed();
+            continue;
+        }
+        if (draining) break;
+        wake.wait(lock, stop, [&] { return !stored.empty() || reopen_requested || draining || behind; });
+    }
+
+    // NOTE: what was not taken stays in the spool, where the next start finds it.
+    done = true;
+    lock.unlock();
+    progress.settle();
     finished.notify_all();
 }
 
@@ -134,6 +299,14 @@ void dispatcher::set_queue_capacity(std::string_view sink_name, std::size_t capa
     throw std::invalid_argument(fmt::format("dispatcher: no sink is named '{}'", sink_name));
 }
 
+void dispatcher::use_spool(event_spool& spool, bool sync) {
+    spool_ = &spool;
+    for (auto& w : workers_) {
+        w->spool = &spool;
+        w->sync = sync;
+    }
+}
+
 void dispatcher::start() {
     // Open every sink first, so that a sink that cannot open stops the start cleanly.
     for (auto& w : workers_) {
@@ -150,9 +323,16 @@ void dispatcher::start() {
         }
     }
 
-    // Then give each its worker.
+    // Then give each its worker; with a spool, each sink first takes what it had not taken
+    // before the last stop.
     for (auto& w : workers_) {
         worker* self = w.get();
+        if (spool_ != nullptr) {
+            self->reader = spool_->make_reader();
+            self->behind = spool_->position(self->target->name()) < spool_->last_seq();
+            w->thread = std::jthread([self](std::stop_token stop) { self->run_spooled(stop); });
+            continue;
+        }
         w->thread = std::jthread(
             [self, this](std::stop_token stop) { self->run(std::move(stop), undeliverable_); });
     }
@@ -194,6 +374,31 @@ void dispatcher::dispatch(std::span<const record_ptr> records) {
     }
 }
 
+void dispatcher::dispatch(std::span<const stored_event> events) {
+    if (events.empty()) return;
+    for (auto& w : workers_) {
+        // Queue the events unless the worker reads from the spool anyway; a full queue only
+        // sends the worker there, since the events are safe in the spool.
+        bool overflowed = false;
+        {
+            const std::lock_guard lock(w->mutex);
+            if (!w->accepting || w->behind) continue;
+            if (w->stored.size() + events.size() > w->capacity) {
+                w->behind = true;
+                overflowed = true;
+            } else {
+                w->stored.insert(w->stored.end(), events.begin(), events.end());
+            }
+        }
+        w->wake.notify_one();
+        if (overflowed) {
+            w->overflow_errors.report(fmt::format(
+                "queue full ({} events), the sink reads from the spool until it catches up",
+                w->capacity));
+        }
+    }
+}
+
 void dispatcher::reopen() {
     for (auto& w : workers_) {
         {
@@ -230,15 +435,21 @@ bool dispatcher::stop(std::chrono::milliseconds grace) {
     for (auto& w : workers_) w->thread.request_stop();
     for (auto& w : workers_) {
         if (w->thread.joinable()) w->thread.join();
+        w->reader.reset();
     }
 
-    // Hand what is still queued to the undeliverable handler, then close the sinks.
+    // Hand what is still queued to the undeliverable handler (with a spool, it stays there),
+    // then close the sinks.
     bool drained = true;
     for (auto& w : workers_) {
         std::deque<record_ptr> left;
         {
             const std::lock_guard lock(w->mutex);
             left.swap(w->queue);
+            w->stored.clear();
+        }
+        if (spool_ != nullptr) {
+            drained = drained && spool_->position(w->target->name()) >= spool_->last_seq();
         }
         drained = drained && left.empty();
         for (const auto& r : left) hand_over(undeliverable_, *r, w->target->name(), "shutdown");
@@ -251,6 +462,13 @@ bool dispatcher::stop(std::chrono::milliseconds grace) {
 }
 
 std::size_t dispatcher::queued() const {
+    if (spool_ != nullptr) {
+        std::uint64_t behind = 0;
+        for (const auto& w : workers_) {
+            behind = std::max(behind, spool_->last_seq() - spool_->position(w->target->name()));
+        }
+        return static_cast<std::size_t>(behind);
+    }
     std::size_t total = 0;
     for (const auto& w : workers_) {
         const std::lock_guard lock(w->mutex);

@@ -19,7 +19,7 @@ delivery_outcome file_sink::do_consume(const record& r, std::stop_token /*stop*/
     return delivery_outcome::delivered;
 }
 
-void file_sink::do_flush() { file_.flush(); }
+void file_sink::do_flush(bool sync) { file_.flush(sync); }
 
 void file_sink::do_reopen() { file_.reopen(); }
 

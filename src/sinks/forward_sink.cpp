@@ -168,9 +168,9 @@ delivery_outcome forward_sink::do_consume(const record& r, std::stop_token stop)
     std::string last_error = "stopped before the first attempt";
     for (unsigned attempt = 1;; ++attempt) {
         // Send the original bytes.
-        if (stop.stop_requested()) {
-            return dead_letter(r, attempt - 1, last_error);
-        }
+        // NOTE: an event cut short by shutdown is not dead-lettered: the spool (or, without
+        // one, the rejects file) keeps it, and the next start delivers it.
+        if (stop.stop_requested()) return delivery_outcome::interrupted;
         const auto exchange = client_->post(r.event.raw, headers, options_.timeout, stop);
         if (exchange.transport_ok && exchange.status >= 200 && exchange.status < 300) {
             return delivery_outcome::delivered;
@@ -180,7 +180,7 @@ delivery_outcome forward_sink::do_consume(const record& r, std::stop_token stop)
         // Give up at once on an answer that a retry will not change (4xx other than 429).
         const bool retryable =
             !exchange.transport_ok || exchange.status >= 500 || exchange.status == 429;
-        if (!retryable || attempt >= options_.max_attempts || stop.stop_requested()) {
+        if (!retryable || attempt >= options_.max_attempts) {
             return dead_letter(r, attempt, last_error);
         }
 
@@ -189,9 +189,15 @@ delivery_outcome forward_sink::do_consume(const record& r, std::stop_token stop)
         spdlog::warn("[sink:{}] attempt {}/{} for event {} failed: {}; retrying in {}ms", name(),
                      attempt, options_.max_attempts, r.event.id, printable(last_error, logged_error_bytes),
                      delay.count());
-        if (!wait_unless_stopped(delay, stop)) {
-            return dead_letter(r, attempt, last_error + " (then stopped during backoff)");
-        }
+        if (!wait_unless_stopped(delay, stop)) return delivery_outcome::interrupted;
+    }
+}
+
+void forward_sink::do_flush(bool sync) {
+    // A dead-lettered event counts as taken only once its line is in the file.
+    if (!dead_letters_.drain(sync)) {
+        throw std::runtime_error("the dead-letter file " + dead_letters_.path().string() +
+                                 " is not written yet");
     }
 }
 

@@ -59,15 +59,19 @@ delivery_outcome sink::consume(const record& r, std::stop_token stop) {
         case delivery_outcome::failed:
             counters_.failed.fetch_add(1, std::memory_order_relaxed);
             break;
+        case delivery_outcome::interrupted:
+            break;
     }
     return outcome;
 }
 
-void sink::flush() noexcept {
+bool sink::flush(bool sync) noexcept {
     try {
-        do_flush();
+        do_flush(sync);
+        return true;
     } catch (...) {
         report_error(fmt::format("cannot flush: {}", current_exception_message()));
+        return false;
     }
 }
 

@@ -106,6 +106,24 @@ void jsonl_appender::stop() {
     if (writer_.joinable()) writer_.join();
 }
 
+bool jsonl_appender::drain(bool sync, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+
+    // NOTE: pending_bytes_ is zero only once the writer thread has written everything and is
+    // no longer touching the file, so syncing here under the lock races with no write.
+    if (!wake_producers_.wait_for(lock, timeout, [&] { return pending_bytes_ == 0; })) {
+        return false;
+    }
+    if (!sync) return true;
+    try {
+        file_.flush(true);
+        return true;
+    } catch (const std::exception& e) {
+        errors_.report(e.what());
+        return false;
+    }
+}
+
 std::size_t jsonl_appender::written() const {
     const std::lock_guard lock(mutex_);
     return written_;

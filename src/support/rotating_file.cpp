@@ -122,6 +122,9 @@ void rotating_file::cut_back_to(std::uint64_t size) noexcept {
 }
 
 void rotating_file::rotate() {
+    // NOTE: synced first, since a caller's later flush(true) reaches only the new file; what was
+    // appended here must be as safe as if it had stayed.
+    flush(true);
     close();
 
     // Shift the kept rotations up by one, dropping the oldest, then move the current file to .1;

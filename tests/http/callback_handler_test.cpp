@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "seshook/daemon/intakes.hpp"
 #include "support/recording_sink.hpp"
 #include "support/temp_dir.hpp"
 
@@ -37,14 +40,18 @@ std::vector<std::unique_ptr<sink>> one_recording_sink(recording_sink*& out) {
     return sinks;
 }
 
-// A handler wired to a real dispatcher with a recording sink and a real rejects file.
+// A handler wired to the memory intake of a real dispatcher with a recording sink, a real
+// rejects file and, unless dedup is off, the window of recent ids.
 struct harness {
-    explicit harness(server_config server_settings = {}, schema_config schema_settings = {})
+    explicit harness(server_config server_settings = {}, schema_config schema_settings = {},
+                     bool dedup = true)
         : server(std::move(server_settings)),
           schema(schema_settings),
           rejects(dir / "rejects.jsonl"),
           sinks(one_recording_sink(recorder), nullptr),
-          handler(server, schema, sinks, rejects) {
+          recent(std::chrono::hours(24)),
+          intake(sinks, dedup ? &recent : nullptr),
+          handler(server, schema, intake, rejects) {
         rejects.start();
         sinks.start();
     }
@@ -54,8 +61,17 @@ struct harness {
         rejects.stop();
     }
 
+    // Returns the answer, which the memory intake gives before handle() returns.
+    http_answer call(http::verb method, std::string_view target, std::string_view body,
+                     std::string_view from = peer) {
+        std::optional<http_answer> answer;
+        handler.handle(method, target, body, from, [&](http_answer a) { answer = std::move(a); });
+        if (!answer) throw std::logic_error("the handler did not answer at once");
+        return *answer;
+    }
+
     http_answer post(std::string_view body, std::string_view target = "/callback") {
-        return handler.handle(http::verb::post, target, body, peer);
+        return call(http::verb::post, target, body);
     }
 
     // Returns the lines of the rejects file, once everything queued was written.
@@ -74,6 +90,8 @@ struct harness {
     recording_sink* recorder = nullptr;
     rejects_store rejects;
     dispatcher sinks;
+    recent_ids recent;
+    memory_intake intake;
     callback_handler handler;
 };
 
@@ -84,7 +102,7 @@ nlohmann::json parsed(const http_answer& answer) {
 TEST(CallbackHandler, WrongMethodOnTheCallbackIs405WithAllowPost) {
     harness h;
     for (const auto method : {http::verb::get, http::verb::put, http::verb::delete_}) {
-        const auto answer = h.handler.handle(method, "/callback", "", peer);
+        const auto answer = h.call(method, "/callback", "", peer);
         EXPECT_EQ(answer.status, 405u);
         EXPECT_EQ(answer.allow, "POST");
         EXPECT_FALSE(answer.close);
@@ -104,10 +122,10 @@ TEST(CallbackHandler, UnknownPathIs404AndNotKept) {
 
 TEST(CallbackHandler, HealthzAnswersGetAndHeadOnly) {
     harness h;
-    EXPECT_EQ(h.handler.handle(http::verb::get, "/healthz", "", peer).status, 200u);
-    EXPECT_EQ(h.handler.handle(http::verb::get, "/healthz", "", peer).body, ok_body);
-    EXPECT_EQ(h.handler.handle(http::verb::head, "/healthz?probe=1", "", peer).status, 200u);
-    const auto answer = h.handler.handle(http::verb::post, "/healthz", "", peer);
+    EXPECT_EQ(h.call(http::verb::get, "/healthz", "", peer).status, 200u);
+    EXPECT_EQ(h.call(http::verb::get, "/healthz", "", peer).body, ok_body);
+    EXPECT_EQ(h.call(http::verb::head, "/healthz?probe=1", "", peer).status, 200u);
+    const auto answer = h.call(http::verb::post, "/healthz", "", peer);
     EXPECT_EQ(answer.status, 405u);
     EXPECT_EQ(answer.allow, "GET, HEAD");
 }
@@ -225,6 +243,81 @@ TEST(CallbackHandler, ErrorDetailQuotingThePayloadIsStillValidJson) {
     ASSERT_FALSE(error.is_discarded()) << answer.body;
     EXPECT_EQ(error.value("error", ""), "wrong_type");
     EXPECT_NE(error.value("detail", "").find("\"quoted\""), std::string::npos) << answer.body;
+}
+
+TEST(CallbackHandler, RepeatedEventIs200WithItsCountAndNotDispatchedAgain) {
+    harness h;
+    const std::string body = delivered("alice@example.com");
+    EXPECT_EQ(h.post(body).body, ok_body);
+    const auto repeat = h.post(body);
+    EXPECT_EQ(repeat.status, 200u);
+    EXPECT_EQ(parsed(repeat).value("duplicates", 0), 1);
+
+    // A batch holding it once more and a new event: only the new one goes on.
+    const auto batch = h.post("[" + body + "," + delivered("bob@example.com") + "]");
+    EXPECT_EQ(parsed(batch).value("duplicates", 0), 1);
+    ASSERT_TRUE(h.recorder->wait_for_count(2, 5s));
+    h.sinks.stop(1s);
+    EXPECT_EQ(h.recorder->count(), 2u);
+    EXPECT_EQ(h.handler.counters().duplicate_events.load(), 2u);
+    EXPECT_EQ(h.handler.counters().events_accepted.load(), 2u);
+}
+
+TEST(CallbackHandler, WithDedupOffEveryRepeatIsDispatched) {
+    harness h({}, {}, false);
+    const std::string body = delivered("alice@example.com");
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(h.post(body).body, ok_body);
+    EXPECT_TRUE(h.recorder->wait_for_count(3, 5s));
+}
+
+// An intake that answers what the test tells it to, as a full or failing spool would.
+class scripted_intake final : public event_intake {
+public:
+    explicit scripted_intake(intake_result result) : result_(std::move(result)) {}
+    void take(std::vector<record_ptr>, done_fn done) override { done(result_); }
+
+private:
+    intake_result result_;
+};
+
+TEST(CallbackHandler, FullSpoolIs503WithRetryAfterAndKeepsNothing) {
+    seshook::testing::temp_dir dir;
+    rejects_store rejects(dir / "rejects.jsonl");
+    rejects.start();
+    scripted_intake full({intake_result::status::full, 0, ""});
+    callback_handler handler({}, {}, full, rejects, 7s);
+
+    std::optional<http_answer> answer;
+    handler.handle(http::verb::post, "/callback", delivered("a@example.com"), peer,
+                   [&](http_answer a) { answer = std::move(a); });
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 503u);
+    EXPECT_EQ(answer->retry_after, 7s);
+    EXPECT_EQ(parsed(*answer).value("error", ""), "spool_full");
+    EXPECT_EQ(handler.counters().requests_deferred.load(), 1u);
+    EXPECT_EQ(handler.counters().requests_accepted.load(), 0u);
+
+    // The sender keeps the event and sends it again; a copy in the rejects file would be a
+    // second one to replay.
+    rejects.stop();
+    EXPECT_TRUE(seshook::testing::read_lines(rejects.path()).empty());
+}
+
+TEST(CallbackHandler, FailingSpoolIs500SoTheSenderRetries) {
+    seshook::testing::temp_dir dir;
+    rejects_store rejects(dir / "rejects.jsonl");
+    rejects.start();
+    scripted_intake failing({intake_result::status::failed, 0, "disk I/O error"});
+    callback_handler handler({}, {}, failing, rejects);
+
+    std::optional<http_answer> answer;
+    handler.handle(http::verb::post, "/callback", delivered("a@example.com"), peer,
+                   [&](http_answer a) { answer = std::move(a); });
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 500u);
+    EXPECT_EQ(parsed(*answer).value("error", ""), "spool_failed");
+    EXPECT_EQ(answer->retry_after.count(), 0);
+    rejects.stop();
 }
 
 }  // namespace

@@ -69,7 +69,10 @@ TEST_F(Callbacks, EveryExampleIsAcceptedAndWrittenToTheFileSink) {
 }
 
 TEST_F(Callbacks, RepeatedDeliveryGetsTheSameId) {
-    auto& daemon = start_daemon();
+    // With dedup off, so that the repeat reaches the file and its id can be compared.
+    daemon_options options;
+    options.tables_toml = "[dedup]\nenabled = false\n";
+    auto& daemon = start_daemon(std::move(options));
     const std::string body = sample_event(1);
     const std::string same_with_other_layout =
         R"({ "BULKID":"qcloudses-30-251200670-date-20240601142439-8jolHvR2XcXC1", )"
@@ -83,6 +86,26 @@ TEST_F(Callbacks, RepeatedDeliveryGetsTheSameId) {
     ASSERT_EQ(lines.size(), 3u);
     EXPECT_EQ(lines[0].at("id"), lines[1].at("id"));
     EXPECT_NE(lines[0].at("id"), lines[2].at("id"));
+}
+
+TEST_F(Callbacks, RepeatedDeliveryIsAnsweredButWrittenOnce) {
+    auto& daemon = start_daemon();
+    const std::string body = sample_event(1);
+    const std::string same_with_other_layout =
+        R"({ "BULKID":"qcloudses-30-251200670-date-20240601142439-8jolHvR2XcXC1", )"
+        R"("timestamp":1717251880, "Email":"USER1@example.com", "event":"delivered" })";
+    EXPECT_EQ(send_once(daemon.port(), make_post("/callback", body)).body, ok_body);
+    const auto repeat = send_once(daemon.port(), make_post("/callback", same_with_other_layout));
+    EXPECT_EQ(repeat.status, 200u);
+    EXPECT_EQ(repeat.body, R"({"ok":true,"duplicates":1})");
+    EXPECT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(2))).status, 200u);
+
+    // Records are written in the order of the answers: had the repeat gone through, it would
+    // stand between the other two.
+    const auto lines = wait_for_json_lines(daemon.events_path(), 2, 5s);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0].at("payload"), nlohmann::json::parse(body));
+    EXPECT_EQ(lines[1].at("payload"), nlohmann::json::parse(sample_event(2)));
 }
 
 TEST_F(Callbacks, BatchOfThreeGivesThreeRecords) {

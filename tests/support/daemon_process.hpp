@@ -23,7 +23,7 @@ namespace seshook::testing {
 struct daemon_options {
     std::string server_toml;             // extra lines of [server], e.g. `request_timeout = "1s"`
     std::string schema_toml;             // lines of [schema], e.g. `mode = "strict"`
-    std::string tables_toml;             // extra tables before the sinks, e.g. "[spool]\n..."
+    std::string tables_toml;             // whole tables before the sinks, e.g. "[dedup]\n..."
     std::string sinks_toml;              // extra [[sinks]] tables, appended at the end
     bool file_sink = true;               // a file sink "events" writing {dir}/events.jsonl
     std::string log_level = "info";      // the daemon needs at least info to announce its port

@@ -135,7 +135,7 @@ protected:
         return delivery_outcome::delivered;
     }
 
-    void do_flush() override { bump(flushes_); }
+    void do_flush(bool) override { bump(flushes_); }
 
     void do_reopen() override {
         {

@@ -36,6 +36,30 @@ struct schema_config {
     schema_limits limits;
 };
 
+/// How an accepted event is kept until every sink has it; see `[spool] durability`.
+enum class durability_mode {
+    fsync,   // committed to the spool on stable storage before the 200
+    write,   // committed to the spool and handed to the OS: survives a crash of seshook only
+    memory,  // no spool: held in memory until the sinks take it, lost by a crash
+};
+
+/// Returns the config word of the mode, e.g. "fsync".
+std::string_view to_string(durability_mode mode) noexcept;
+
+/// `[spool]`: the on-disk store of accepted events.
+struct spool_config {
+    durability_mode durability = durability_mode::fsync;
+    std::filesystem::path path = "var/spool.db";
+    std::uint64_t max_bytes = std::uint64_t{1} << 30;  // payload bytes held at most
+    std::chrono::milliseconds retry_after{5'000};      // Retry-After of the 503 when full
+};
+
+/// `[dedup]`: recognising an event that Tencent pushed again.
+struct dedup_config {
+    bool enabled = true;
+    std::chrono::milliseconds window = std::chrono::hours(24);
+};
+
 /// `[[sinks]]`: one sink; the keys of its type stay in `options` for the sink's factory.
 struct sink_config {
     std::string type;
@@ -53,6 +77,8 @@ struct config {
     schema_config schema;
     std::string log_level = "info";
     std::filesystem::path rejects_path = "var/rejects.jsonl";
+    spool_config spool;
+    dedup_config dedup;
     std::vector<sink_config> sinks;
 };
 

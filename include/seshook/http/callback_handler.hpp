@@ -1,23 +1,31 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/beast/http/verb.hpp>
 
 #include "seshook/config/config.hpp"
-#include "seshook/sinks/dispatcher.hpp"
+#include "seshook/http/event_intake.hpp"
 #include "seshook/sinks/rejects_store.hpp"
+#include "seshook/support/error_reporter.hpp"
 
 namespace seshook {
 
 /// The answer to one HTTP request, independent of the transport.
 struct http_answer {
+    http_answer(unsigned status_code, std::string json_body, std::string allow_methods = {})
+        : status(status_code), body(std::move(json_body)), allow(std::move(allow_methods)) {}
+
     unsigned status = 200;
     std::string body;           // a small JSON document
     std::string allow;          // the Allow header of a 405, "" otherwise
+    std::chrono::seconds retry_after{0};  // the Retry-After header when above zero
     bool close = false;         // close the connection after answering
 };
 
@@ -27,20 +35,28 @@ struct handler_counters {
     std::atomic<std::uint64_t> events_accepted{0};
     std::atomic<std::uint64_t> requests_rejected{0};
     std::atomic<std::uint64_t> unknown_events{0};
+    std::atomic<std::uint64_t> duplicate_events{0};  // repeats answered 200, not dispatched
+    std::atomic<std::uint64_t> requests_deferred{0};  // answered 503 (spool full) or 500
 };
 
 /// Decides the answer to each request: routes by path and method, validates callback bodies,
-/// hands accepted events to the dispatcher and keeps refused bodies in the rejects store.
-/// Pure of I/O itself (the dispatcher and the store queue their work), so it may run on the
-/// server's I/O threads; safe to call from several threads at once.
+/// hands accepted events to the intake (spool or memory) and keeps refused bodies in the
+/// rejects store. Pure of I/O itself (the intake and the store queue their work), so it may run
+/// on the server's I/O threads; safe to call from several threads at once.
 class callback_handler {
 public:
-    callback_handler(const server_config& server, const schema_config& schema,
-                     dispatcher& sinks, rejects_store& rejects);
+    using reply_fn = std::function<void(http_answer)>;
 
-    /// Answers one request that was read whole.
-    http_answer handle(boost::beast::http::verb method, std::string_view target,
-                       std::string_view body, std::string_view peer);
+    /// `retry_after` is what a 503 for a full spool tells the client to wait.
+    callback_handler(const server_config& server, const schema_config& schema,
+                     event_intake& intake, rejects_store& rejects,
+                     std::chrono::seconds retry_after = std::chrono::seconds(5));
+
+    /// Answers one request that was read whole: calls `reply` exactly once, at once or (for
+    /// accepted events) when the intake has kept them, perhaps on another thread. Reads
+    /// nothing of `target` and `body` after it returns.
+    void handle(boost::beast::http::verb method, std::string_view target, std::string_view body,
+                std::string_view peer, reply_fn reply);
 
     /// Answers a request that could not be read whole (too large, malformed framing), keeping
     /// what was read of it in the rejects store with the reason `code`.
@@ -50,14 +66,18 @@ public:
     const handler_counters& counters() const noexcept { return counters_; }
 
 private:
-    http_answer accept_callback(std::string_view body, std::string_view peer);
+    void accept_callback(std::string_view body, std::string_view peer, reply_fn reply);
+    http_answer answer_intake(const intake_result& result, std::size_t events);
     http_answer reject(unsigned status, std::string_view code, std::string_view detail,
                        std::string_view peer, std::string_view body);
 
     std::string callback_path_;
     schema_config schema_;
-    dispatcher& sinks_;
+    event_intake& intake_;
     rejects_store& rejects_;
+    std::chrono::seconds retry_after_;
+    error_reporter full_errors_{"spool"};
+    error_reporter spool_errors_{"spool"};
     handler_counters counters_;
 };
 

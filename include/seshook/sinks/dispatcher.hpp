@@ -10,6 +10,7 @@
 
 #include "seshook/event/record.hpp"
 #include "seshook/sinks/sink.hpp"
+#include "seshook/spool/event_spool.hpp"
 
 namespace seshook {
 
@@ -19,8 +20,16 @@ using undeliverable_handler =
     std::function<void(const record& r, std::string_view sink_name, std::string_view why)>;
 
 /// Gives each sink its own bounded queue and worker thread, so a slow sink never slows the HTTP
-/// answers nor the other sinks. dispatch() never blocks: when a sink's queue is full, the
-/// record goes to the undeliverable handler (the rejects file) with a logged, counted error.
+/// answers nor the other sinks. dispatch() never blocks.
+///
+/// Two modes:
+/// - in memory (the default): when a sink's queue is full, when it fails, or when shutdown
+///   comes first, the record goes to the undeliverable handler (the rejects file), logged and
+///   counted;
+/// - at least once (use_spool()): the events are already in the spool, and the queue is only a
+///   fast path. A sink whose queue overflows, or that fails, reads the events from the spool
+///   from its position on; its position advances only once it has flushed what it took, and
+///   what is left at shutdown stays in the spool for the next start.
 class dispatcher {
 public:
     dispatcher(std::vector<std::unique_ptr<sink>> sinks, undeliverable_handler undeliverable);
@@ -29,20 +38,30 @@ public:
     /// Sets the queue capacity of the named sink (default 10000); call before start().
     void set_queue_capacity(std::string_view sink_name, std::size_t capacity);
 
+    /// Makes every sink at least once through `spool`, which must outlive the dispatcher; with
+    /// `sync`, a sink's output is on stable storage before its position advances. Call before
+    /// start().
+    void use_spool(event_spool& spool, bool sync);
+
     /// Opens every sink and starts its worker; throws when a sink cannot open.
     void start();
 
-    /// Queues each record for every sink whose filter takes it; never blocks.
+    /// Queues each record for every sink whose filter takes it; never blocks. In memory mode.
     void dispatch(std::span<const record_ptr> records);
+
+    /// Queues events just committed to the spool, in seq order; never blocks. At least once.
+    void dispatch(std::span<const stored_event> events);
 
     /// Asks every sink to reopen its files (SIGHUP).
     void reopen();
 
     /// Stops taking records, lets the queues drain for at most `grace`, then stops the workers;
-    /// what is still queued goes to the undeliverable handler. Returns true when all drained.
+    /// what is still queued goes to the undeliverable handler, or stays in the spool. Returns
+    /// true when all drained.
     bool stop(std::chrono::milliseconds grace);
 
-    /// Returns how many records are waiting in all queues.
+    /// Returns how many records are waiting in all queues (memory mode), or how many stored
+    /// events the furthest-behind sink has still to take (at least once).
     std::size_t queued() const;
 
     /// Returns the sinks, for their names and counters.
@@ -52,6 +71,7 @@ private:
     struct worker;
     std::vector<std::unique_ptr<worker>> workers_;
     undeliverable_handler undeliverable_;
+    event_spool* spool_ = nullptr;
 };
 
 }  // namespace seshook

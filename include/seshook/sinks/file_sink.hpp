@@ -22,7 +22,7 @@ public:
 protected:
     void do_open() override;
     delivery_outcome do_consume(const record& r, std::stop_token stop) override;
-    void do_flush() override;
+    void do_flush(bool sync) override;
     void do_reopen() override;
     void do_close() override;
 

@@ -17,6 +17,7 @@ enum class delivery_outcome {
     delivered,     // the sink has it (written, sent, logged)
     dead_lettered, // the sink gave up and kept it in its own dead-letter file
     failed,        // the sink could not take it; the caller keeps it elsewhere
+    interrupted,   // shutdown came before the sink had it; the caller keeps it for later
 };
 
 /// Counters of one sink, readable from any thread.
@@ -51,8 +52,9 @@ public:
     /// shutdown grace period is over: a sink that waits (retries, backoff) must give up then.
     delivery_outcome consume(const record& r, std::stop_token stop);
 
-    /// Flushes buffered output; never throws.
-    void flush() noexcept;
+    /// Flushes buffered output, with `sync` also to stable storage; returns false when that
+    /// failed (the failure is reported). Never throws.
+    bool flush(bool sync = false) noexcept;
 
     /// Reopens files by name (SIGHUP, after logrotate); never throws.
     void reopen() noexcept;
@@ -66,7 +68,9 @@ protected:
     virtual void do_open() {}
     /// Takes one record. Throwing means `failed`; the message is logged (rate-limited).
     virtual delivery_outcome do_consume(const record& r, std::stop_token stop) = 0;
-    virtual void do_flush() {}
+    /// Makes what was consumed so far safe: handed to the kernel, and with `sync` on stable
+    /// storage. Throwing means it is not.
+    virtual void do_flush(bool /*sync*/) {}
     virtual void do_reopen() {}
     virtual void do_close() {}
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -34,6 +35,10 @@ public:
 
     /// Makes the writer reopen the file by name (after logrotate moved it).
     void reopen();
+
+    /// Waits until every line appended so far is written, and with `sync` on stable storage;
+    /// returns false when that did not happen within `timeout` (the disk keeps failing).
+    bool drain(bool sync, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
     /// Writes everything queued, flushes, and stops the writer thread.
     void stop();
