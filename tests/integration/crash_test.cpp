@@ -141,9 +141,10 @@ protected:
         }
     }
 
-    /// Sends `event_count` events under `kill_count` kills and checks that every acknowledged
-    /// one reached both sinks; with `outage`, the receiver is away for a while meanwhile.
-    void run_crash_test(std::string_view run, bool outage);
+    /// Sends `event_count` events under `kill_count` kills to a daemon whose spool has
+    /// `durability`, and checks that every acknowledged one reached both sinks; with `outage`,
+    /// the receiver is away for a while meanwhile.
+    void run_crash_test(std::string_view run, std::string_view durability, bool outage);
 
     void TearDown() override {
         if (HasFailure() && daemon_) {
@@ -161,11 +162,11 @@ protected:
     std::unique_ptr<restarting_daemon> daemon_;
 };
 
-void CrashTest::run_crash_test(std::string_view run, bool outage) {
+void CrashTest::run_crash_test(std::string_view run, std::string_view durability, bool outage) {
     const auto started = steady_clock::now();
     const unsigned seed = crash_seed();
-    std::printf("crash test %s: seed %u (SESHOOK_CRASH_SEED=%u repeats the kill plan)\n",
-                std::string(run).c_str(), seed, seed);
+    std::printf("crash test %s: seed %u (SESHOOK_CRASH_SEED=%u repeats the kill plan), in %s\n",
+                std::string(run).c_str(), seed, seed, folder_.c_str());
     std::fflush(stdout);
 
     // The kill plan: after how many acknowledgements each kill comes, and a little jitter.
@@ -187,7 +188,7 @@ void CrashTest::run_crash_test(std::string_view run, bool outage) {
     }
     ASSERT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), event_count);
 
-    // The daemon: fsync spool, a rotating file sink (so that rotation meets the kills too) and
+    // The daemon: the spool, a rotating file sink (so that rotation meets the kills too) and
     // a forward sink that retries long enough to outlast the receiver's outage.
     receiver_ = std::make_unique<tiny_http_receiver>();
     const std::uint16_t receiver_port = receiver_->port();
@@ -195,7 +196,7 @@ void CrashTest::run_crash_test(std::string_view run, bool outage) {
     options.dir = folder_;
     options.file_sink = false;
     options.server_toml = "shutdown_grace = \"10s\"";
-    options.tables_toml = spool_tables("fsync");
+    options.tables_toml = spool_tables(durability);
     options.sinks_toml =
         rotating_file_sink(256 * 1024, 1000) + patient_forward_sink(receiver_->url("/hook"));
     daemon_ = std::make_unique<restarting_daemon>(options);
@@ -326,7 +327,9 @@ void CrashTest::run_crash_test(std::string_view run, bool outage) {
                       << outcome.response_body;
     }
 
-    // The file holds whole records only, and the receiver got each event's own id.
+    // The file holds whole records only, and the receiver got each event's own id. NOTE: a
+    // kill can cut a record short: Linux stops a write to a file between two pages when a fatal
+    // signal is pending. The file sink must then not append the next record to the fragment.
     EXPECT_TRUE(file_contents.bad_lines.empty())
         << file_contents.bad_lines.size() << " bad lines, the first: "
         << file_contents.bad_lines.front();
@@ -344,10 +347,17 @@ void CrashTest::run_crash_test(std::string_view run, bool outage) {
     EXPECT_TRUE(dead_letters.empty()) << dead_letters.front().dump();
 }
 
-TEST_F(CrashTest, NoAcknowledgedEventIsLostAcrossKills) { run_crash_test("kills", false); }
+TEST_F(CrashTest, NoAcknowledgedEventIsLostAcrossKills) {
+    run_crash_test("kills", "fsync", false);
+}
 
 TEST_F(CrashTest, ReceiverAwayForAWhileGetsEveryAcknowledgedEventOnceBack) {
-    run_crash_test("outage", true);
+    run_crash_test("outage", "fsync", true);
+}
+
+// "write" promises to survive a crash of seshook (not of the machine): a kill is such a crash.
+TEST_F(CrashTest, WriteDurabilityLosesNothingToKillsEither) {
+    run_crash_test("write", "write", false);
 }
 
 }  // namespace

@@ -43,7 +43,7 @@ inline std::string patient_forward_sink(const std::string& url) {
 /// Records of a JSON Lines sink file and its rotated copies, and the lines that were not JSON.
 struct sink_file_contents {
     std::vector<nlohmann::json> records;
-    std::vector<std::string> bad_lines;  // with the file name, e.g. "events.jsonl.2: {\"id\":..."
+    std::vector<std::string> bad_lines;  // where and what, e.g. "events.jsonl.2:17 (40 bytes): ..."
 };
 
 /// Reads `path` and every rotated copy of it (`path.1`, `path.2`, ...) in the same folder. A
@@ -61,7 +61,7 @@ inline sink_file_contents read_sink_files(const std::filesystem::path& path) {
         if (name != base && !rotated) continue;
         const std::string text = read_file(entry.path());
         std::size_t start = 0;
-        while (start < text.size()) {
+        for (std::size_t number = 1; start < text.size(); ++number) {
             auto end = text.find('\n', start);
             const bool complete = end != std::string::npos;
             if (!complete) end = text.size();
@@ -70,7 +70,10 @@ inline sink_file_contents read_sink_files(const std::filesystem::path& path) {
             if (line.empty()) continue;
             auto parsed = nlohmann::json::parse(line, nullptr, false);
             if (!complete || parsed.is_discarded() || !parsed.is_object()) {
-                contents.bad_lines.push_back(name + ": " + std::string(line.substr(0, 120)));
+                contents.bad_lines.push_back(
+                    name + ":" + std::to_string(number) + " (" + std::to_string(line.size()) +
+                    " bytes" + (complete ? "" : ", no newline at the end of the file") +
+                    "): " + std::string(line.substr(0, 300)));
             } else {
                 contents.records.push_back(std::move(parsed));
             }
