@@ -133,7 +133,9 @@ std::optional<int> wait_until(pid_t pid, steady_clock::time_point deadline) {
 
 }  // namespace
 
-daemon_process::daemon_process(daemon_options options) : dir_(make_temp_dir("seshook-daemon")) {
+daemon_process::daemon_process(daemon_options options)
+    : dir_(options.dir.empty() ? make_temp_dir("seshook-daemon") : options.dir),
+      owns_dir_(options.dir.empty()) {
     try {
         start(options);
     } catch (...) {
@@ -144,8 +146,10 @@ daemon_process::daemon_process(daemon_options options) : dir_(make_temp_dir("ses
             ::waitpid(pid_, &status, 0);
         }
         stop_reader();
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
+        if (owns_dir_) {
+            std::error_code ignored;
+            std::filesystem::remove_all(dir_, ignored);
+        }
         throw;
     }
 }
@@ -195,8 +199,8 @@ daemon_process::~daemon_process() {
     }
     stop_reader();
 
-    // Keep the folder for a post-mortem only when asked to.
-    if (std::getenv("SESHOOK_KEEP_TEST_DIRS") == nullptr) {
+    // Keep the folder for a post-mortem only when asked to; a folder the test gave is its own.
+    if (owns_dir_ && std::getenv("SESHOOK_KEEP_TEST_DIRS") == nullptr) {
         std::error_code ignored;
         std::filesystem::remove_all(dir_, ignored);
     }

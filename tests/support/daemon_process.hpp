@@ -19,7 +19,7 @@
 namespace seshook::testing {
 
 /// What a test adds to the configuration of a daemon it starts. In every text, `{dir}` stands
-/// for the daemon's temporary folder, so that a test can place its own files there.
+/// for the daemon's folder, so that a test can place its own files there.
 struct daemon_options {
     std::string server_toml;             // extra lines of [server], e.g. `request_timeout = "1s"`
     std::string schema_toml;             // lines of [schema], e.g. `mode = "strict"`
@@ -29,12 +29,16 @@ struct daemon_options {
     std::string log_level = "info";      // the daemon needs at least info to announce its port
     std::vector<std::string> arguments;  // extra command-line arguments
     std::chrono::milliseconds start_timeout{10'000};
+    // The folder to run in. Empty: a fresh temporary one, removed by the destructor. Given: an
+    // existing folder that the caller owns and that is kept, so that a test can start a daemon
+    // again where a previous one ran (its config is written anew, its other files stay).
+    std::filesystem::path dir;
 };
 
-/// The real `seshook` binary (path from SESHOOK_BINARY) running in a fresh temporary folder
-/// with a generated configuration on 127.0.0.1 and an ephemeral port. Its stderr and stdout
-/// are read on a background thread and kept line by line. The destructor kills (SIGKILL) and
-/// reaps a daemon still running, then removes the folder.
+/// The real `seshook` binary (path from SESHOOK_BINARY) running in a fresh temporary folder (or
+/// in `daemon_options::dir`) with a generated configuration on 127.0.0.1 and an ephemeral port.
+/// Its stderr and stdout are read on a background thread and kept line by line. The destructor
+/// kills (SIGKILL) and reaps a daemon still running, then removes a folder it created.
 class daemon_process {
 public:
     /// Starts the daemon and waits until it logs the port it listens on; throws
@@ -50,7 +54,7 @@ public:
     /// Returns the process id.
     pid_t pid() const noexcept { return pid_; }
 
-    /// Returns the temporary folder that holds the config, the rejects and the sink files.
+    /// Returns the folder that holds the config, the rejects and the sink files.
     const std::filesystem::path& dir() const noexcept { return dir_; }
 
     /// Returns the generated configuration file.
@@ -85,6 +89,7 @@ private:
     void stop_reader();
 
     std::filesystem::path dir_;
+    bool owns_dir_ = true;  // created here, so removed by the destructor
     pid_t pid_ = -1;
     std::optional<int> exit_code_;
     std::uint16_t port_ = 0;

@@ -269,7 +269,7 @@ private:
 struct tiny_http_receiver::impl : detail::receiver_core {
     using receiver_core::receiver_core;
 
-    void start();
+    void start(std::uint16_t wanted_port = 0);
     void do_accept();
 
     std::optional<ssl::context> tls_context;
@@ -279,11 +279,21 @@ struct tiny_http_receiver::impl : detail::receiver_core {
     std::thread thread;
 };
 
-void tiny_http_receiver::impl::start() {
-    const tcp::endpoint loopback(asio::ip::make_address("127.0.0.1"), 0);
+void tiny_http_receiver::impl::start(std::uint16_t wanted_port) {
+    const tcp::endpoint loopback(asio::ip::make_address("127.0.0.1"), wanted_port);
     acceptor.open(loopback.protocol());
     acceptor.set_option(tcp::acceptor::reuse_address(true));
-    acceptor.bind(loopback);
+
+    // A port given back a moment ago can still be held by a socket on its way out: try again.
+    for (int attempt = 1;; ++attempt) {
+        error_code ec;
+        acceptor.bind(loopback, ec);
+        if (!ec) break;
+        if (wanted_port == 0 || ec != asio::error::address_in_use || attempt == 50) {
+            fail("cannot bind 127.0.0.1:" + std::to_string(wanted_port) + ": " + ec.message());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     acceptor.listen();
     port = acceptor.local_endpoint().port();
     do_accept();
@@ -313,6 +323,11 @@ void tiny_http_receiver::impl::do_accept() {
 tiny_http_receiver::tiny_http_receiver(behaviour respond)
     : impl_(std::make_unique<impl>(std::move(respond))) {
     impl_->start();
+}
+
+tiny_http_receiver::tiny_http_receiver(std::uint16_t port, behaviour respond)
+    : impl_(std::make_unique<impl>(std::move(respond))) {
+    impl_->start(port);
 }
 
 tiny_http_receiver::tiny_http_receiver(tls_identity identity, behaviour respond)

@@ -58,6 +58,10 @@ public:
     /// Starts a plain HTTP receiver.
     explicit tiny_http_receiver(behaviour respond = answer_always(200));
 
+    /// Starts a plain HTTP receiver on 127.0.0.1:`port`, so that a test can bring back one it
+    /// stopped; throws when the port stays taken for a second.
+    explicit tiny_http_receiver(std::uint16_t port, behaviour respond = answer_always(200));
+
     /// Starts an HTTPS receiver presenting `identity`.
     explicit tiny_http_receiver(tls_identity identity, behaviour respond = answer_always(200));
 
