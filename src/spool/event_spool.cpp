@@ -808,6 +808,11 @@ event_spool::commit_result event_spool::commit(std::span<const record_ptr> recor
             result.seqs.push_back(seq);
             bytes += e.raw.size();
         }
+
+        // NOTE: the positions ride along (a few rows on one page), so that after a crash the
+        // sinks repeat only what they took since the last commit, not since the last
+        // maintenance.
+        write_positions();
     });
 
     last_seq_.store(seq, std::memory_order_release);

@@ -5,6 +5,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cerrno>
 #include <string>
 #include <system_error>
@@ -36,6 +38,23 @@ void rename_if_present(const std::filesystem::path& from, const std::filesystem:
     }
 }
 
+// Returns the size of the file up to and including its last newline: what remains after the
+// last line that was written whole. Reads backwards in blocks; throws on a read error.
+std::uint64_t whole_lines_size(int fd, std::uint64_t size, const std::filesystem::path& path) {
+    constexpr std::uint64_t block = 64 * 1024;
+    std::string buffer;
+    for (std::uint64_t end = size; end > 0;) {
+        const std::uint64_t start = end > block ? end - block : 0;
+        buffer.resize(end - start);
+        const ssize_t got = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(start));
+        if (got != static_cast<ssize_t>(buffer.size())) throw_errno(errno, "read", path);
+        const auto newline = buffer.rfind('\n');
+        if (newline != std::string::npos) return start + newline + 1;
+        end = start;
+    }
+    return 0;
+}
+
 }  // namespace
 
 rotating_file::rotating_file(options opts) : opts_(std::move(opts)) {}
@@ -56,7 +75,7 @@ void rotating_file::open() {
     }
 
     // Open for appending and learn how much the file already holds.
-    const int fd = ::open(opts_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    const int fd = ::open(opts_.path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) throw_errno(errno, "open", opts_.path);
     struct stat info {};
     if (::fstat(fd, &info) != 0) {
@@ -66,6 +85,25 @@ void rotating_file::open() {
     }
     fd_ = fd;
     size_ = static_cast<std::uint64_t>(info.st_size);
+
+    // A kill in the middle of a write can leave the start of a line without its end; the next
+    // line would be glued to it, and neither would parse. Cut it off.
+    // NOTE: what is cut was never reported written (append_line() had not returned), so its
+    // owner still holds it: a sink's event is still in the spool and is written again.
+    try {
+        const std::uint64_t whole = size_ == 0 ? 0 : whole_lines_size(fd_, size_, opts_.path);
+        if (whole < size_) {
+            if (::ftruncate(fd_, static_cast<off_t>(whole)) != 0) {
+                throw_errno(errno, "cut the incomplete last line of", opts_.path);
+            }
+            spdlog::warn("[file] {}: cut {} bytes of an incomplete last line, left by a crash",
+                         opts_.path.string(), size_ - whole);
+            size_ = whole;
+        }
+    } catch (...) {
+        close();
+        throw;
+    }
 }
 
 void rotating_file::append_line(std::string_view line) {

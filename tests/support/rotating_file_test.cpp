@@ -65,6 +65,31 @@ TEST(RotatingFile, AppendsToWhatIsAlreadyThere) {
     EXPECT_THAT(read_lines(path), ElementsAre("old", "new"));
 }
 
+TEST(RotatingFile, CutsAnIncompleteLastLineLeftByACrash) {
+    temp_dir dir;
+    const auto path = dir / "events.jsonl";
+    std::ofstream(path) << "{\"id\":\"whole\"}\n{\"id\":\"torn\",\"payload\":{\"event\":\"deliv";
+    rotating_file file({path, 0, 0});
+
+    file.open();
+    EXPECT_EQ(file.size(), 15u);
+    file.append_line("{\"id\":\"next\"}");
+
+    EXPECT_EQ(read_file(path), "{\"id\":\"whole\"}\n{\"id\":\"next\"}\n");
+}
+
+TEST(RotatingFile, CutsAFileThatHoldsNoWholeLineToNothing) {
+    temp_dir dir;
+    const auto path = dir / "events.jsonl";
+    std::ofstream(path) << std::string(200'000, 'x');  // longer than one block read backwards
+    rotating_file file({path, 0, 0});
+
+    file.open();
+    EXPECT_EQ(file.size(), 0u);
+    file.append_line("line");
+    EXPECT_EQ(read_file(path), "line\n");
+}
+
 TEST(RotatingFile, RotatesAtMaxBytes) {
     temp_dir dir;
     const auto path = dir / "events.jsonl";

@@ -104,8 +104,9 @@ public:
     };
 
     /// Stores the records in one transaction, skipping those whose id was seen within the dedup
-    /// window (also earlier in `records`), and gives each stored one the next seq. Writer thread
-    /// only; throws spool_error, and then nothing was stored.
+    /// window (also earlier in `records`), and gives each stored one the next seq; the
+    /// acknowledged positions are persisted in the same transaction. Writer thread only; throws
+    /// spool_error, and then nothing was stored.
     commit_result commit(std::span<const record_ptr> records,
                          std::chrono::system_clock::time_point now);
 

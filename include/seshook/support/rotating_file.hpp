@@ -27,7 +27,8 @@ public:
     rotating_file(const rotating_file&) = delete;
     rotating_file& operator=(const rotating_file&) = delete;
 
-    /// Opens (creating parent folders) or reopens the file for appending.
+    /// Opens (creating parent folders) or reopens the file for appending; an incomplete last
+    /// line (a crash in the middle of a write) is cut off first, with a warning.
     void open();
 
     /// Appends one line and a newline, rotating first when the line would pass max_bytes.
