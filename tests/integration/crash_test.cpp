@@ -218,8 +218,10 @@ void CrashTest::run_crash_test(std::string_view run, std::string_view durability
         load_done = true;
     });
 
-    // The receiver's outage: from a tenth of the load, for a while, then back on its port.
+    // The receiver's outage: from a tenth of the load, for a while, then back on its port. What
+    // the receiver got before it went away counts too.
     std::string outage_error;
+    std::vector<received_request> before_outage;
     std::jthread away;
     if (outage) {
         away = std::jthread([&](std::stop_token stop) {
@@ -228,6 +230,7 @@ void CrashTest::run_crash_test(std::string_view run, std::string_view durability
                    steady_clock::now() < limit) {
                 std::this_thread::sleep_for(5ms);
             }
+            before_outage = receiver_->requests();
             receiver_.reset();
             std::this_thread::sleep_for(receiver_outage);
             try {
@@ -274,7 +277,10 @@ void CrashTest::run_crash_test(std::string_view run, std::string_view durability
     const auto settle_deadline = steady_clock::now() + settle_limit;
     while (steady_clock::now() < settle_deadline) {
         const auto file = count_record_ids(read_sink_files(folder_ / "events.jsonl").records);
-        const auto forwarded = count_request_ids(receiver_->requests());
+        auto received = before_outage;
+        const auto since = receiver_->requests();
+        received.insert(received.end(), since.begin(), since.end());
+        const auto forwarded = count_request_ids(received);
         if (found_count(acked_ids, file) == acked_ids.size() &&
             found_count(acked_ids, forwarded) == acked_ids.size()) {
             break;
@@ -286,7 +292,9 @@ void CrashTest::run_crash_test(std::string_view run, std::string_view durability
     EXPECT_EQ(daemon_->terminate(), 0);
     const auto file_contents = read_sink_files(folder_ / "events.jsonl");
     const auto in_file = count_record_ids(file_contents.records);
-    const auto requests = receiver_->requests();
+    auto requests = before_outage;
+    const auto since_outage = receiver_->requests();
+    requests.insert(requests.end(), since_outage.begin(), since_outage.end());
     const auto at_receiver = count_request_ids(requests);
     const auto dead_letters = read_json_lines(folder_ / "dead-letter.jsonl");
     const auto rejects = read_json_lines(folder_ / "rejects.jsonl");
