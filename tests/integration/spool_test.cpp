@@ -64,6 +64,52 @@ TEST_F(Spool, FullSpoolAnswers503WithRetryAfterAndKeepsWhatItAccepted) {
     EXPECT_TRUE(read_json_lines(daemon.dir() / "dead.jsonl").empty());
 }
 
+TEST_F(Spool, CorruptSpoolIsMovedAsideAndItsEventsStillDelivered) {
+    // A first run whose only sink forwards to a downstream that keeps failing, so that its
+    // events stay in the spool.
+    const temp_dir dir;
+    tiny_http_receiver failing(tiny_http_receiver::answer_always(503));
+    daemon_options options;
+    options.dir = dir.path();
+    options.file_sink = false;
+    options.sinks_toml = "[[sinks]]\ntype = \"forward\"\nname = \"later\"\nurl = \"" +
+                         failing.url("/hook") +
+                         "\"\nmax_attempts = 100\nbackoff_initial = \"1s\"\nbackoff_max = \"1s\"\n"
+                         "dead_letter_path = \"{dir}/dead.jsonl\"\n";
+    options.server_toml = "shutdown_grace = \"200ms\"";
+    {
+        daemon_process first(options);
+        for (std::size_t i = 0; i < 5; ++i) {
+            ASSERT_EQ(send_once(first.port(), make_post("/callback", sample_event(i))).status, 200u);
+        }
+        first.send_signal(SIGTERM);
+        ASSERT_EQ(first.wait_exit(10s), 0);
+    }
+
+    // Damage the header of the spool, as a disk or a careless copy might.
+    const auto spool = dir.path() / "var" / "spool.db";
+    ASSERT_TRUE(std::filesystem::exists(spool));
+    {
+        std::fstream file(spool, std::ios::in | std::ios::out | std::ios::binary);
+        file.write("this is not an SQLite file at all", 33);
+    }
+
+    // The next start says so, keeps the damaged file aside, and still delivers the 5 events to
+    // the sink of the same name, a file this time.
+    options.sinks_toml =
+        "[[sinks]]\ntype = \"file\"\nname = \"later\"\npath = \"{dir}/later.jsonl\"\n";
+    daemon_process second(options);
+    EXPECT_TRUE(second.wait_for_log("was corrupt", 5s)) << second.log_text();
+    EXPECT_EQ(wait_for_json_lines(dir.path() / "later.jsonl", 5, 10s).size(), 5u)
+        << second.log_text();
+    bool moved_aside = false;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "var")) {
+        moved_aside = moved_aside ||
+                      entry.path().filename().string().starts_with("spool.db.corrupt-");
+    }
+    EXPECT_TRUE(moved_aside);
+}
+
 TEST_F(Spool, ConfigMistakesNameTheKey) {
     const auto dir = make_temp_dir();
     const auto check = [&](const std::string& toml) {
