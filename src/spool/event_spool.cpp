@@ -151,6 +151,8 @@ std::vector<std::string> query_texts(sqlite3* db, const fs::path& path, std::str
 
 // NOTE: the schema is created with IF NOT EXISTS, so an existing spool keeps its data; a file
 // whose tables do not match fails when the statements are prepared, and is left untouched.
+// seen_by_time lets the maintenance forget expired ids without reading the whole table (a
+// day of ids, millions on a busy account); first_seen only grows, so it appends cheaply.
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS events(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -161,6 +163,7 @@ CREATE TABLE IF NOT EXISTS events(
     raw TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS positions(sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS seen(id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS seen_by_time ON seen(first_seen);
 )sql";
 
 // Everything stored of one event, as in the events table.

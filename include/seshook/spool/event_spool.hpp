@@ -60,7 +60,7 @@ struct stored_event {
 ///     positions(sink TEXT PRIMARY KEY,  -- a configured sink
 ///               seq INTEGER)            -- the last seq that sink has (0: none yet)
 ///     seen(id TEXT PRIMARY KEY,         -- an event id accepted within the dedup window
-///          first_seen INTEGER)          -- when it was accepted, Unix milliseconds
+///          first_seen INTEGER)          -- when it was accepted, Unix milliseconds (indexed)
 ///
 /// e.g. `sqlite3 var/spool.db 'SELECT sink, seq FROM positions'` shows how far each sink is.
 ///
