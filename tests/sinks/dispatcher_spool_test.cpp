@@ -63,8 +63,12 @@ protected:
         return true;
     }
 
-    // A dispatcher whose undeliverable handler fails the test: with a spool, nothing goes there.
-    static dispatcher make_dispatcher(std::vector<std::unique_ptr<sink>> sinks) {
+    // A dispatcher of the sinks whose undeliverable handler fails the test: with a spool,
+    // nothing goes there.
+    template <typename... Sinks>
+    static dispatcher make_dispatcher(std::unique_ptr<Sinks>... given) {
+        std::vector<std::unique_ptr<sink>> sinks;
+        (sinks.push_back(std::move(given)), ...);
         return dispatcher(std::move(sinks), [](const record& r, std::string_view name,
                                                std::string_view why) {
             ADD_FAILURE() << "record " << r.event.id << " for " << name << " handed over: " << why;
@@ -92,9 +96,7 @@ TEST_F(DispatcherWithSpool, QueuedEventsReachTheSinkAndMoveItsPosition) {
     auto spool = open_spool({"recording"});
     auto sink = std::make_unique<recording_sink>();
     auto* recorder = sink.get();
-    std::vector<std::unique_ptr<seshook::sink>> sinks;
-    sinks.push_back(std::move(sink));
-    auto d = make_dispatcher(std::move(sinks));
+    auto d = make_dispatcher(std::move(sink));
     d.use_spool(*spool, true);
     d.start();
 
@@ -119,10 +121,7 @@ TEST_F(DispatcherWithSpool, EachSinkResumesFromItsOwnPosition) {
     auto behind = std::make_unique<recording_sink>("behind");
     auto* ahead_view = ahead.get();
     auto* behind_view = behind.get();
-    std::vector<std::unique_ptr<sink>> sinks;
-    sinks.push_back(std::move(ahead));
-    sinks.push_back(std::move(behind));
-    auto d = make_dispatcher(std::move(sinks));
+    auto d = make_dispatcher(std::move(ahead), std::move(behind));
     d.use_spool(*spool, false);
     d.start();
 
@@ -142,9 +141,7 @@ TEST_F(DispatcherWithSpool, OverflowingQueueIsReadBackFromTheSpool) {
     auto sink = std::make_unique<recording_sink>();
     auto* recorder = sink.get();
     recorder->hold();
-    std::vector<std::unique_ptr<seshook::sink>> sinks;
-    sinks.push_back(std::move(sink));
-    auto d = make_dispatcher(std::move(sinks));
+    auto d = make_dispatcher(std::move(sink));
     d.set_queue_capacity("recording", 4);
     d.use_spool(*spool, false);
     d.start();
@@ -161,9 +158,7 @@ TEST_F(DispatcherWithSpool, FailedEventIsRetriedAndTheRestWaitsForIt) {
     auto spool = open_spool({"failing"});
     auto sink = std::make_unique<failing_sink>("failing", 3);  // the third call fails
     auto* failing = sink.get();
-    std::vector<std::unique_ptr<seshook::sink>> sinks;
-    sinks.push_back(std::move(sink));
-    auto d = make_dispatcher(std::move(sinks));
+    auto d = make_dispatcher(std::move(sink));
     d.use_spool(*spool, false);
     d.start();
 
@@ -179,9 +174,7 @@ TEST_F(DispatcherWithSpool, EventsWhoseFlushFailedAreTakenAgain) {
     auto sink = std::make_unique<recording_sink>();
     auto* recorder = sink.get();
     recorder->fail_next_flush();
-    std::vector<std::unique_ptr<seshook::sink>> sinks;
-    sinks.push_back(std::move(sink));
-    auto d = make_dispatcher(std::move(sinks));
+    auto d = make_dispatcher(std::move(sink));
     d.use_spool(*spool, true);
     d.start();
 
@@ -198,9 +191,7 @@ TEST_F(DispatcherWithSpool, EventsTheFilterRefusesStillMoveThePosition) {
     auto spool = open_spool({"bounces"});
     auto sink = std::make_unique<recording_sink>("bounces", std::vector<std::string>{"bounce"});
     auto* recorder = sink.get();
-    std::vector<std::unique_ptr<seshook::sink>> sinks;
-    sinks.push_back(std::move(sink));
-    auto d = make_dispatcher(std::move(sinks));
+    auto d = make_dispatcher(std::move(sink));
     d.use_spool(*spool, false);
     d.start();
 
@@ -221,10 +212,7 @@ TEST_F(DispatcherWithSpool, StalledSinkHoldsBackNeitherTheOthersNorItsEvents) {
     auto* stalled_view = stalled.get();
     auto* quick_view = quick.get();
     stalled_view->hold();
-    std::vector<std::unique_ptr<sink>> sinks;
-    sinks.push_back(std::move(stalled));
-    sinks.push_back(std::move(quick));
-    auto d = make_dispatcher(std::move(sinks));
+    auto d = make_dispatcher(std::move(stalled), std::move(quick));
     d.set_queue_capacity("stalled", 2);
     d.use_spool(*spool, false);
     d.start();
