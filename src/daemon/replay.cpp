@@ -263,10 +263,18 @@ replay_summary replay_events(const config& cfg, std::string_view sink_name,
         throw replay_error(fmt::format("replay: cannot open {}", e.what()));
     }
 
+    // NOTE: only what the input holds now is replayed. The input may be the sink's own output
+    // (its dead-letter file, its records file); what the sink appends to it meanwhile would
+    // otherwise be read back and replayed again without end.
+    std::error_code size_error;
+    const auto size_at_start = std::filesystem::file_size(input, size_error);
+    const std::uint64_t end_at = size_error ? 0 : size_at_start;
+
     // Replay line by line; a bad line is reported and the next one is read.
     replay_summary summary;
     std::uint64_t number = 0;
-    for (std::string line; std::getline(in, line);) {
+    for (std::string line; static_cast<std::uint64_t>(in.tellg()) < end_at &&
+                           std::getline(in, line);) {
         ++number;
         if (is_blank(line)) continue;
         ++summary.lines_read;

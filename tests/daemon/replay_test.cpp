@@ -254,6 +254,29 @@ TEST_F(Replay, ADeadLetteredRecordIsCountedAndFailsTheRun) {
     EXPECT_EQ(read_lines(dir_ / "dead.jsonl").size(), 1u);
 }
 
+TEST_F(Replay, ASinksOwnOutputAsInputIsReplayedOnceNotWithoutEnd) {
+    // The file sink "all" appends to the very file being replayed.
+    const auto records = dir_ / "all.jsonl";
+    {
+        std::ofstream out(records, std::ios::binary);
+        out << records_line(bounce_payload) << '\n' << records_line(bounce_payload) << '\n';
+    }
+    const auto summary = replay_events(make_config(), "all", records, out_, err_);
+    EXPECT_EQ(summary.lines_read, 2u);
+    EXPECT_EQ(summary.replayed, 2u);
+    EXPECT_EQ(read_lines(records).size(), 4u);
+
+    // The same with the forward sink's dead-letter file, which it appends to while replaying.
+    {
+        std::ofstream out(dir_ / "dead.jsonl", std::ios::binary);
+        out << dead_letter_line(bounce_payload) << '\n';
+    }
+    const auto again = replay_events(make_config(), "crm", dir_ / "dead.jsonl", out_, err_);
+    EXPECT_EQ(again.lines_read, 1u);
+    EXPECT_EQ(again.dead_lettered, 1u);
+    EXPECT_EQ(read_lines(dir_ / "dead.jsonl").size(), 2u);
+}
+
 TEST_F(Replay, AnUnknownSinkIsNamedWithTheConfiguredOnes) {
     try {
         replay("nope", {records_line(bounce_payload)});
