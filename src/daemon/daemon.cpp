@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <system_error>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -177,6 +179,10 @@ int run_daemon(const config& cfg) {
             return 1;
         }
         sinks.use_spool(*spool, cfg.spool.durability == durability_mode::fsync);
+    } else if (std::error_code ec; std::filesystem::exists(cfg.spool.path, ec)) {
+        spdlog::warn("[spool] durability is \"memory\", but {} exists: events still waiting in it "
+                     "are not delivered until durability is \"fsync\" or \"write\" again",
+                     cfg.spool.path.string());
     }
     try {
         sinks.start();

@@ -751,19 +751,29 @@ void event_spool::reconcile_positions(open_report& report) {
         }
     }
 
-    // A configured sink resumes where it was; a new one starts after the last event stored.
+    // A configured sink resumes where it was; a new one starts with the events still stored.
+    // NOTE: a new name is often a renamed sink: starting it after the last event would let
+    // compaction delete the backlog the old name had not taken, events answered 200. Any other
+    // new sink merely gets the recent events that some sink has not taken yet.
+    std::uint64_t oldest = 0;
+    {
+        statement first(c.db.get(), path_, "SELECT COALESCE(MIN(seq), 0) FROM events");
+        reset_on_exit guard{first};
+        first.step();
+        oldest = first.seq_at(0);
+    }
     for (auto& [name, position] : positions_) {
         const auto found = stored.find(name);
         if (found != stored.end()) {
             position.store(found->second);
             continue;
         }
-        position.store(last_seq());
-        if (report.events > 0) {
+        position.store(oldest == 0 ? last_seq() : oldest - 1);
+        if (oldest != 0) {
             report.notes.push_back(fmt::format(
-                "sink {} is new to the spool: it starts after seq {}, without the {} events "
-                "stored before",
-                name, last_seq(), report.events));
+                "sink {} is new to the spool: it starts with the {} events still stored (seq {} "
+                "to {})",
+                name, report.events, oldest, last_seq()));
         }
     }
 

@@ -149,7 +149,12 @@ void rotating_file::flush(bool sync) {
     if (::fdatasync(fd_) != 0) throw_errno(errno, "sync", opts_.path);
 }
 
-void rotating_file::reopen() { open(); }
+void rotating_file::reopen() {
+    // NOTE: synced first, for the same reason as before a rotation: the old file, renamed by
+    // logrotate, is out of reach of the next flush(true).
+    flush(true);
+    open();
+}
 
 void rotating_file::cut_back_to(std::uint64_t size) noexcept {
     // NOTE: if even this fails, the partial line stays; the next whole line then starts after

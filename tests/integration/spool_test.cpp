@@ -110,6 +110,50 @@ TEST_F(Spool, CorruptSpoolIsMovedAsideAndItsEventsStillDelivered) {
     EXPECT_TRUE(moved_aside);
 }
 
+TEST_F(Spool, BacklogSurvivesAMemoryModeRunAndARenamedSink) {
+    // A first run leaves 5 events in the spool: its only sink forwards to a failing downstream.
+    const temp_dir dir;
+    tiny_http_receiver failing(tiny_http_receiver::answer_always(503));
+    daemon_options options;
+    options.dir = dir.path();
+    options.file_sink = false;
+    options.server_toml = "shutdown_grace = \"200ms\"";
+    options.sinks_toml = "[[sinks]]\ntype = \"forward\"\nname = \"crm\"\nurl = \"" +
+                         failing.url("/hook") +
+                         "\"\nmax_attempts = 100\nbackoff_initial = \"1s\"\nbackoff_max = \"1s\"\n"
+                         "dead_letter_path = \"{dir}/dead.jsonl\"\n";
+    const auto run_once = [&](const daemon_options& run) {
+        daemon_process daemon(run);
+        const auto log = daemon.log_text();
+        daemon.send_signal(SIGTERM);
+        EXPECT_EQ(daemon.wait_exit(10s), 0);
+        return log;
+    };
+    {
+        daemon_process first(options);
+        for (std::size_t i = 0; i < 5; ++i) {
+            ASSERT_EQ(send_once(first.port(), make_post("/callback", sample_event(i))).status, 200u);
+        }
+        first.send_signal(SIGTERM);
+        ASSERT_EQ(first.wait_exit(10s), 0);
+    }
+
+    // A run in memory mode leaves the spool alone, and says so.
+    auto memory = options;
+    memory.tables_toml = "[spool]\ndurability = \"memory\"\n";
+    EXPECT_NE(run_once(memory).find("events still waiting in it are not delivered"),
+              std::string::npos);
+
+    // Back with a spool, the sink renamed (and now a file): it gets the backlog of its old name.
+    auto renamed = options;
+    renamed.sinks_toml = "[[sinks]]\ntype = \"file\"\nname = \"crm_v2\"\npath = \"{dir}/crm.jsonl\"\n";
+    daemon_process third(renamed);
+    EXPECT_EQ(wait_for_json_lines(dir.path() / "crm.jsonl", 5, 10s).size(), 5u)
+        << third.log_text();
+    EXPECT_TRUE(third.log_contains("sink crm_v2 is new to the spool: it starts with the 5 events"))
+        << third.log_text();
+}
+
 TEST_F(Spool, ConfigMistakesNameTheKey) {
     const auto dir = make_temp_dir();
     const auto check = [&](const std::string& toml) {
