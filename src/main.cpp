@@ -1,11 +1,11 @@
 // The seshook executable: reads the command line and the config, then runs the daemon.
 
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <string>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "seshook/config/config.hpp"
 #include "seshook/daemon/daemon.hpp"
@@ -43,8 +43,7 @@ int main(int argc, char** argv) {
     std::string config_path = default_config_path;
     std::string log_level;
     bool check_only = false;
-    app.add_option("-c,--config", config_path, "configuration file")
-        ->capture_default_str();
+    app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
     app.add_flag("--check-config", check_only,
                  "validate the configuration (sinks included) and exit: 0 when valid, 1 with "
                  "the error otherwise");

@@ -118,8 +118,8 @@ void read_rejects(const toml::table& table, const std::string& source, config& c
 
 void read_spool(const toml::table& table, const std::string& source, spool_config& spool) {
     table_reader reader(table, source, "spool");
-    const std::string mode = reader.choice_or("durability", std::string(to_string(spool.durability)),
-                                              {"fsync", "write", "memory"});
+    const std::string mode = reader.choice_or(
+        "durability", std::string(to_string(spool.durability)), {"fsync", "write", "memory"});
     spool.durability = mode == "memory"  ? durability_mode::memory
                        : mode == "write" ? durability_mode::write
                                          : durability_mode::fsync;

@@ -1,19 +1,19 @@
 #include "seshook/daemon/daemon.hpp"
 
-#include <chrono>
-#include <csignal>
-#include <filesystem>
-#include <system_error>
-#include <memory>
-#include <thread>
-#include <vector>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-#include <sys/resource.h>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #include "seshook/daemon/intakes.hpp"
 #include "seshook/event/recent_ids.hpp"
@@ -64,8 +64,8 @@ void run_io(net::io_context& io) {
             io.run();
             return;
         } catch (const std::exception& e) {
-            spdlog::critical("[daemon] unexpected error on an I/O thread, one connection dropped: {}",
-                             e.what());
+            spdlog::critical(
+                "[daemon] unexpected error on an I/O thread, one connection dropped: {}", e.what());
         }
     }
 }
@@ -84,9 +84,10 @@ std::size_t connections_that_fit(std::size_t wanted) {
     if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur <= reserved_descriptors) return wanted;
     const auto fit = static_cast<std::size_t>(limit.rlim_cur - reserved_descriptors);
     if (fit >= wanted) return wanted;
-    spdlog::warn("[server] max_connections {} lowered to {}: the open-file limit is {} (raise it, "
-                 "e.g. LimitNOFILE= in the systemd unit or ulimit -n)",
-                 wanted, fit, static_cast<unsigned long long>(limit.rlim_cur));
+    spdlog::warn(
+        "[server] max_connections {} lowered to {}: the open-file limit is {} (raise it, "
+        "e.g. LimitNOFILE= in the systemd unit or ulimit -n)",
+        wanted, fit, static_cast<unsigned long long>(limit.rlim_cur));
     return fit;
 }
 
@@ -95,13 +96,12 @@ void log_effective_config(const config& cfg, const server_config& settings, cons
     const auto bound = srv.local_endpoint();
     spdlog::info("[server] listening on {}:{} path {} ({} I/O threads, schema {})",
                  bound.address().to_string(), bound.port(), masked_path(cfg.server.callback_path),
-                 threads,
-                 cfg.schema.mode == schema_mode::strict ? "strict" : "lenient");
-    spdlog::info("[server] limits: body {} bytes, head {} bytes, request timeout {} ms, idle "
-                 "timeout {} ms, {} connections",
-                 settings.max_body_bytes, settings.max_header_bytes,
-                 settings.request_timeout.count(), settings.idle_timeout.count(),
-                 settings.max_connections);
+                 threads, cfg.schema.mode == schema_mode::strict ? "strict" : "lenient");
+    spdlog::info(
+        "[server] limits: body {} bytes, head {} bytes, request timeout {} ms, idle "
+        "timeout {} ms, {} connections",
+        settings.max_body_bytes, settings.max_header_bytes, settings.request_timeout.count(),
+        settings.idle_timeout.count(), settings.max_connections);
     for (const auto& s : cfg.sinks) {
         spdlog::info("[sinks] {} '{}' ({} events, queue {})", s.type, s.name,
                      s.events.empty() ? std::string("all") : fmt::format("{}", s.events.size()),
@@ -122,7 +122,7 @@ std::unique_ptr<event_spool> open_spool(const config& cfg) {
     event_spool::options options;
     options.path = cfg.spool.path;
     options.durability = cfg.spool.durability == durability_mode::fsync ? spool_durability::fsync
-                                                                         : spool_durability::write;
+                                                                        : spool_durability::write;
     options.max_bytes = cfg.spool.max_bytes;
     options.dedup_window = cfg.dedup.enabled ? cfg.dedup.window : std::chrono::milliseconds(0);
     for (const auto& s : cfg.sinks) options.sink_names.push_back(s.name);
@@ -180,9 +180,10 @@ int run_daemon(const config& cfg) {
         }
         sinks.use_spool(*spool, cfg.spool.durability == durability_mode::fsync);
     } else if (std::error_code ec; std::filesystem::exists(cfg.spool.path, ec)) {
-        spdlog::warn("[spool] durability is \"memory\", but {} exists: events still waiting in it "
-                     "are not delivered until durability is \"fsync\" or \"write\" again",
-                     cfg.spool.path.string());
+        spdlog::warn(
+            "[spool] durability is \"memory\", but {} exists: events still waiting in it "
+            "are not delivered until durability is \"fsync\" or \"write\" again",
+            cfg.spool.path.string());
     }
     try {
         sinks.start();
@@ -279,10 +280,11 @@ int run_daemon(const config& cfg) {
     // NOTE: bench/spool_durability.sh reads this line; keep its wording in step.
     const std::string commits =
         spool ? fmt::format(", {} spool transactions", spool->transactions()) : std::string();
-    spdlog::info("[daemon] stopped: {} events accepted in {} requests, {} repeats, {} requests "
-                 "rejected{}{}",
-                 c.events_accepted.load(), c.requests_accepted.load(), c.duplicate_events.load(),
-                 c.requests_rejected.load(), commits, left_over);
+    spdlog::info(
+        "[daemon] stopped: {} events accepted in {} requests, {} repeats, {} requests "
+        "rejected{}{}",
+        c.events_accepted.load(), c.requests_accepted.load(), c.duplicate_events.load(),
+        c.requests_rejected.load(), commits, left_over);
     return 0;
 }
 

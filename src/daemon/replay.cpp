@@ -1,19 +1,19 @@
 #include "seshook/daemon/replay.hpp"
 
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <stop_token>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "seshook/event/record.hpp"
 #include "seshook/event/schema.hpp"
@@ -273,8 +273,8 @@ replay_summary replay_events(const config& cfg, std::string_view sink_name,
     // Replay line by line; a bad line is reported and the next one is read.
     replay_summary summary;
     std::uint64_t number = 0;
-    for (std::string line; static_cast<std::uint64_t>(in.tellg()) < end_at &&
-                           std::getline(in, line);) {
+    for (std::string line;
+         static_cast<std::uint64_t>(in.tellg()) < end_at && std::getline(in, line);) {
         ++number;
         if (is_blank(line)) continue;
         ++summary.lines_read;

@@ -24,9 +24,8 @@ std::string make_event_id(const event_identity& identity) {
     // its case is not guaranteed.
     const std::string email = lowercase_ascii(identity.email);
     std::string joined;
-    for (const std::string_view part :
-         {identity.bulk_id, std::string_view(email), identity.event, identity.timestamp,
-          identity.link}) {
+    for (const std::string_view part : {identity.bulk_id, std::string_view(email), identity.event,
+                                        identity.timestamp, identity.link}) {
         joined.append(std::to_string(part.size())).push_back(':');
         joined.append(part);
     }

@@ -1,12 +1,12 @@
 #include "seshook/http/callback_handler.hpp"
 
-#include <chrono>
-#include <vector>
-
 #include <fmt/format.h>
-#include <boost/beast/core/string.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <boost/beast/core/string.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <vector>
 
 #include "seshook/event/record.hpp"
 #include "seshook/support/printable.hpp"
@@ -121,14 +121,15 @@ http_answer callback_handler::answer_intake(const intake_result& result, std::si
             counters_.duplicate_events.fetch_add(result.duplicates, std::memory_order_relaxed);
             SPDLOG_DEBUG("[http] {} repeated events answered and not dispatched again",
                          result.duplicates);
-            return http_answer{200, fmt::format(R"({{"ok":true,"duplicates":{}}})",
-                                                result.duplicates)};
+            return http_answer{200,
+                               fmt::format(R"({{"ok":true,"duplicates":{}}})", result.duplicates)};
         }
         case intake_result::status::full: {
             // NOTE: nothing is kept of the body: the client was told to send it again.
             counters_.requests_deferred.fetch_add(1, std::memory_order_relaxed);
-            full_errors_.report("the spool is full: callbacks are answered 503 until the sinks "
-                                "catch up (see [spool] max_bytes)");
+            full_errors_.report(
+                "the spool is full: callbacks are answered 503 until the sinks "
+                "catch up (see [spool] max_bytes)");
             http_answer answer{503, error_body("spool_full", "the spool is full, retry later")};
             answer.retry_after = retry_after_;
             return answer;
@@ -155,7 +156,8 @@ http_answer callback_handler::reject(unsigned status, std::string_view code,
     // Keep the body for inspection and replay, then tell the client and the operator why.
     counters_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
     rejects_.keep(code, detail, peer, body);
-    spdlog::warn("[http] rejected callback from {}: {}: {}", peer, code, printable(detail, max_logged_text));
+    spdlog::warn("[http] rejected callback from {}: {}: {}", peer, code,
+                 printable(detail, max_logged_text));
     return http_answer{status, error_body(code, detail)};
 }
 

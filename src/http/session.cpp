@@ -1,15 +1,15 @@
 #include "http/session.hpp"
 
-#include <atomic>
-#include <utility>
+#include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
+#include <utility>
 
 namespace seshook {
 
@@ -143,8 +143,9 @@ void session::do_read_header() {
     // One deadline covers the whole request, head and body, so a trickling client is cut off.
     phase_ = phase::reading;
     stream_.expires_after(config_.request_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_read_header, shared_from_this()));
 }
 
 void session::on_read_header(beast::error_code ec, std::size_t) {
@@ -185,16 +186,16 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
 
     // The answer may come later, from the spool's thread once the events are committed; it is
     // written on this connection's strand.
-    handler_.handle(
-        request.method(), request.target(), request.body(), peer_,
-        [self = shared_from_this(), keep_alive](http_answer answer) {
-            // HTTP/1.0 without keep-alive and `Connection: close` end the connection after it.
-            if (!keep_alive) answer.close = true;
-            net::dispatch(self->stream_.get_executor(),
-                          [self, answer = std::move(answer)]() mutable {
-                              self->do_write(std::move(answer));
-                          });
-        });
+    handler_.handle(request.method(), request.target(), request.body(), peer_,
+                    [self = shared_from_this(), keep_alive](http_answer answer) {
+                        // HTTP/1.0 without keep-alive and `Connection: close` end the connection
+                        // after it.
+                        if (!keep_alive) answer.close = true;
+                        net::dispatch(self->stream_.get_executor(),
+                                      [self, answer = std::move(answer)]() mutable {
+                                          self->do_write(std::move(answer));
+                                      });
+                    });
 }
 
 void session::on_read_failed(beast::error_code ec) {
@@ -222,11 +223,11 @@ void session::on_read_failed(beast::error_code ec) {
             parser_->get().body()));
     }
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-        return do_write(handler_.refuse_unreadable(
-            431, "header_too_large",
-            "request head or chunk trailer exceeds max_header_bytes (" +
-                std::to_string(config_.max_header_bytes) + ")",
-            peer_, ""));
+        return do_write(
+            handler_.refuse_unreadable(431, "header_too_large",
+                                       "request head or chunk trailer exceeds max_header_bytes (" +
+                                           std::to_string(config_.max_header_bytes) + ")",
+                                       peer_, ""));
     }
     if (is_http_error(ec)) {
         return do_write(handler_.refuse_unreadable(400, "malformed_request",

@@ -1,18 +1,17 @@
 #pragma once
 
-#include <cstdint>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <unordered_map>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
 
 #include "seshook/config/config.hpp"
 #include "seshook/http/callback_handler.hpp"
@@ -43,8 +42,7 @@ class session : public std::enable_shared_from_this<session> {
 public:
     /// `overloaded`: the connection limit is reached; the session only answers 503 and closes.
     session(boost::asio::ip::tcp::socket socket, const server_config& config,
-            callback_handler& handler, std::shared_ptr<session_registry> registry,
-            bool overloaded);
+            callback_handler& handler, std::shared_ptr<session_registry> registry, bool overloaded);
     ~session();
 
     /// Starts serving the connection.

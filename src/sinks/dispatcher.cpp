@@ -217,8 +217,8 @@ void dispatcher::worker::run_spooled(std::stop_token stop) {
         lock.lock();
         behind = true;
         wake.wait_for(lock, stop, pause, [] { return false; });
-        pause = std::min(pause * 2, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        longest_retry_pause));
+        pause = std::min(
+            pause * 2, std::chrono::duration_cast<std::chrono::milliseconds>(longest_retry_pause));
     };
     for (;;) {
         if (stop.stop_requested()) break;
@@ -267,7 +267,8 @@ void dispatcher::worker::run_spooled(std::stop_token stop) {
             continue;
         }
         if (draining) break;
-        wake.wait(lock, stop, [&] { return !stored.empty() || reopen_requested || draining || behind; });
+        wake.wait(lock, stop,
+                  [&] { return !stored.empty() || reopen_requested || draining || behind; });
     }
 
     // NOTE: what was not taken stays in the spool, where the next start finds it.

@@ -1,16 +1,16 @@
 #include "seshook/sinks/forward_sink.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
 #include <utility>
-
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "seshook/support/printable.hpp"
 #include "seshook/support/time_format.hpp"
@@ -187,8 +187,8 @@ delivery_outcome forward_sink::do_consume(const record& r, std::stop_token stop)
         // Wait before the next attempt; shutdown cuts the wait short.
         const auto delay = backoff_delay(options_, attempt - 1);
         spdlog::warn("[sink:{}] attempt {}/{} for event {} failed: {}; retrying in {}ms", name(),
-                     attempt, options_.max_attempts, r.event.id, printable(last_error, logged_error_bytes),
-                     delay.count());
+                     attempt, options_.max_attempts, r.event.id,
+                     printable(last_error, logged_error_bytes), delay.count());
         if (!wait_unless_stopped(delay, stop)) return delivery_outcome::interrupted;
     }
 }

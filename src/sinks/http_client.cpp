@@ -1,11 +1,8 @@
 #include "seshook/sinks/http_client.hpp"
 
-#include <algorithm>
-#include <cctype>
-#include <charconv>
-#include <optional>
-#include <utility>
+#include <openssl/ssl.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,7 +11,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
+#include <cctype>
+#include <charconv>
+#include <optional>
+#include <utility>
 
 namespace seshook {
 

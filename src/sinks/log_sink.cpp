@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "seshook/support/printable.hpp"
-
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "seshook/support/printable.hpp"
 
 namespace seshook {
 namespace {

@@ -100,8 +100,9 @@ public:
     std::string text_at(int column) const {
         const auto* text = sqlite3_column_text(stmt_.get(), column);
         const int size = sqlite3_column_bytes(stmt_.get(), column);
-        return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text),
-                                                             static_cast<std::size_t>(size));
+        return text == nullptr ? std::string()
+                               : std::string(reinterpret_cast<const char*>(text),
+                                             static_cast<std::size_t>(size));
     }
 
     void reset() noexcept {
@@ -215,7 +216,8 @@ bool read_varint(const unsigned char* data, std::size_t end, std::size_t& pos, s
 class page_source {
 public:
     explicit page_source(const fs::path& db_path)
-        : db_(db_path, std::ios::binary), wal_(fs::path(db_path.string() + "-wal"), std::ios::binary) {
+        : db_(db_path, std::ios::binary),
+          wal_(fs::path(db_path.string() + "-wal"), std::ios::binary) {
         read_header();
         read_wal_index();
         std::error_code ec;
@@ -255,8 +257,9 @@ private:
     void read_header() {
         unsigned char header[100] = {};
         db_.read(reinterpret_cast<char*>(header), sizeof header);
-        if (db_.gcount() == sizeof header && std::string_view(reinterpret_cast<char*>(header), 16) ==
-                                                 std::string_view("SQLite format 3\0", 16)) {
+        if (db_.gcount() == sizeof header &&
+            std::string_view(reinterpret_cast<char*>(header), 16) ==
+                std::string_view("SQLite format 3\0", 16)) {
             std::uint32_t size = be16(header + 16);
             if (size == 1) size = 65536;
             if (valid_page_size(size) && header[20] < size / 2) {
@@ -292,7 +295,8 @@ private:
             wal_.seekg(static_cast<std::streamoff>(offset));
             wal_.read(reinterpret_cast<char*>(frame), sizeof frame);
             if (wal_.gcount() != sizeof frame) break;
-            if (be32(frame + 8) != be32(header + 16) || be32(frame + 12) != be32(header + 20)) break;
+            if (be32(frame + 8) != be32(header + 16) || be32(frame + 12) != be32(header + 20))
+                break;
             pending[be32(frame)] = offset + sizeof frame;
             if (be32(frame + 4) != 0) {
                 for (const auto& [pgno, at] : pending) wal_pages_[pgno] = at;
@@ -374,8 +378,12 @@ std::optional<event_row> decode_event_row(const std::string& payload, std::uint6
         texts[i].assign(payload.data() + body, length);
         body += length;
     }
-    return event_row{rowid, std::move(texts[0]), std::move(texts[1]), std::move(texts[2]),
-                     std::move(texts[3]), std::move(texts[4])};
+    return event_row{rowid,
+                     std::move(texts[0]),
+                     std::move(texts[1]),
+                     std::move(texts[2]),
+                     std::move(texts[3]),
+                     std::move(texts[4])};
 }
 
 // Collects every row shaped like an events row from the table leaf pages of the file; `invalid`
@@ -519,8 +527,8 @@ struct event_spool::connection {
         exec(db.get(), path, fmt::format("PRAGMA page_size={}", spool_page_size).c_str());
         const auto mode = query_texts(db.get(), path, "PRAGMA journal_mode=WAL");
         if (mode.empty() || mode.front() != "wal") {
-            throw spool_error(fmt::format("spool: {}: cannot switch the database to WAL mode",
-                                          path.string()));
+            throw spool_error(
+                fmt::format("spool: {}: cannot switch the database to WAL mode", path.string()));
         }
         exec(db.get(), path,
              durability == spool_durability::fsync ? "PRAGMA synchronous=FULL"
@@ -564,10 +572,10 @@ struct event_spool::connection {
                                     "INSERT INTO positions(sink, seq) VALUES(?, ?) "
                                     "ON CONFLICT(sink) DO UPDATE SET seq = excluded.seq");
         delete_position = statement(h, path, "DELETE FROM positions WHERE sink = ?");
-        measure_upto = statement(
-            h, path,
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(raw AS BLOB))), 0) FROM events "
-            "WHERE seq <= ?");
+        measure_upto =
+            statement(h, path,
+                      "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(raw AS BLOB))), 0) FROM events "
+                      "WHERE seq <= ?");
         delete_upto = statement(h, path, "DELETE FROM events WHERE seq <= ?");
         prune_seen = statement(h, path, "DELETE FROM seen WHERE first_seen <= ?");
         raise_sequence = statement(
@@ -637,8 +645,8 @@ std::unique_ptr<event_spool> event_spool::open(const options& opts, open_report&
     std::error_code ec;
     if (opts.path.has_parent_path()) fs::create_directories(opts.path.parent_path(), ec);
     if (ec) {
-        throw spool_error(fmt::format("spool: {}: cannot create its folder: {}",
-                                      opts.path.string(), ec.message()));
+        throw spool_error(fmt::format("spool: {}: cannot create its folder: {}", opts.path.string(),
+                                      ec.message()));
     }
 
     try {
@@ -673,9 +681,9 @@ std::unique_ptr<event_spool> event_spool::recover(const options& opts, open_repo
     if (found.rows.empty()) {
         report.notes.push_back("salvaged no event from the corrupt spool");
     } else {
-        report.notes.push_back(fmt::format("salvaged {} events (seq {} to {}) from the corrupt spool",
-                                           found.rows.size(), found.rows.begin()->first,
-                                           found.rows.rbegin()->first));
+        report.notes.push_back(
+            fmt::format("salvaged {} events (seq {} to {}) from the corrupt spool",
+                        found.rows.size(), found.rows.begin()->first, found.rows.rbegin()->first));
     }
     report_losses(found, report);
     if (invalid > 0) {
@@ -889,7 +897,7 @@ event_spool::reader::reader(std::unique_ptr<impl> impl) : impl_(std::move(impl))
 event_spool::reader::~reader() = default;
 
 std::vector<stored_event> event_spool::reader::read_from(std::uint64_t first_seq,
-                                                          std::size_t limit) {
+                                                         std::size_t limit) {
     auto& select = impl_->select;
     reset_on_exit guard{select};
     const auto capped = std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max());
@@ -954,7 +962,7 @@ bool salvage_with_sql(const fs::path& path, salvaged& out, std::string& error) {
 
     return read("SELECT seq, id, event, received_at, peer, raw FROM events ORDER BY seq",
                 [&](statement& s) {
-                    event_row row{s.seq_at(0), s.text_at(1), s.text_at(2),
+                    event_row row{s.seq_at(0),  s.text_at(1), s.text_at(2),
                                   s.text_at(3), s.text_at(4), s.text_at(5)};
                     if (row_is_valid(row)) out.rows.emplace(row.seq, std::move(row));
                 });

@@ -39,10 +39,7 @@ std::string_view to_string(submit_status status) noexcept {
 }
 
 spool_writer::spool_writer(event_spool& spool, committed_handler on_committed, options opts)
-    : spool_(spool),
-      on_committed_(std::move(on_committed)),
-      options_(opts),
-      errors_("spool") {
+    : spool_(spool), on_committed_(std::move(on_committed)), options_(opts), errors_("spool") {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -160,9 +157,9 @@ void spool_writer::commit_group(std::vector<submission>& group) {
         submit_outcome outcome;
         if (error.empty()) {
             outcome.status = submit_status::committed;
-            outcome.seqs.assign(result.seqs.begin() + static_cast<std::ptrdiff_t>(first),
-                                result.seqs.begin() +
-                                    static_cast<std::ptrdiff_t>(first + s.records.size()));
+            outcome.seqs.assign(
+                result.seqs.begin() + static_cast<std::ptrdiff_t>(first),
+                result.seqs.begin() + static_cast<std::ptrdiff_t>(first + s.records.size()));
             for (const auto seq : outcome.seqs) outcome.duplicates += seq == 0 ? 1 : 0;
         } else {
             outcome.error = error;

@@ -1,8 +1,8 @@
 #include "seshook/support/printable.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace seshook {
 namespace {

@@ -47,7 +47,7 @@ std::string error_of(std::string_view text) {
 
 // Sets (or unsets, with nothing) an environment variable for the scope of a test.
 class env_guard {
-  public:
+public:
     env_guard(const char* name, std::optional<std::string> value) : name_(name) {
         if (const char* old = std::getenv(name)) old_ = old;
         if (value) {
@@ -64,7 +64,7 @@ class env_guard {
         }
     }
 
-  private:
+private:
     const char* name_;
     std::optional<std::string> old_;
 };
@@ -370,8 +370,8 @@ TEST(LoadConfig, FileWithoutSinksIsRefused) {
 TEST(LoadConfig, ReadsFileAndNamesItInErrors) {
     const env_guard no_listen("SESHOOK_LISTEN", std::nullopt);
     const temp_dir dir;
-    const auto good = write_file(dir, "good.toml",
-                                 "[server]\nlisten = \"127.0.0.1:8082\"\n" + std::string(log_sink_toml));
+    const auto good = write_file(
+        dir, "good.toml", "[server]\nlisten = \"127.0.0.1:8082\"\n" + std::string(log_sink_toml));
     const config cfg = load_config(good);
     EXPECT_EQ(cfg.source, good.string());
     EXPECT_EQ(cfg.server.listen_port, 8082);
@@ -404,8 +404,9 @@ TEST(LoadConfig, MissingFileOrFolderIsNamed) {
 
 TEST(LoadConfig, EnvironmentOverridesListenAddress) {
     const temp_dir dir;
-    const auto file = write_file(dir, "seshook.toml",
-                                 "[server]\nlisten = \"127.0.0.1:8081\"\n" + std::string(log_sink_toml));
+    const auto file =
+        write_file(dir, "seshook.toml",
+                   "[server]\nlisten = \"127.0.0.1:8081\"\n" + std::string(log_sink_toml));
     {
         const env_guard listen("SESHOOK_LISTEN", "[::]:8082");
         const config cfg = load_config(file);

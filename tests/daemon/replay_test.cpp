@@ -1,13 +1,13 @@
 #include "seshook/daemon/replay.hpp"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "seshook/config/config.hpp"
 #include "seshook/event/record.hpp"

@@ -60,7 +60,9 @@ TEST(EventId, DoesNotConfuseBytesMovedBetweenParts) {
     first.email = "b";
     event_identity second = sample();
     second.bulk_id = "a";
-    second.email = "\x1f" "b";
+    second.email =
+        "\x1f"
+        "b";
     EXPECT_NE(make_event_id(first), make_event_id(second));
     first.bulk_id = "ab";
     first.email = "";

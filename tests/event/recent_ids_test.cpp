@@ -1,12 +1,12 @@
 #include "seshook/event/recent_ids.hpp"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace seshook {
 namespace {

@@ -1,14 +1,14 @@
 #include "seshook/http/callback_handler.hpp"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "seshook/daemon/intakes.hpp"
 #include "support/recording_sink.hpp"

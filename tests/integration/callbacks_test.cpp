@@ -1,5 +1,7 @@
 // End to end: what seshook answers to callback bodies, and where they end up.
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -7,8 +9,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "integration/integration_helpers.hpp"
 

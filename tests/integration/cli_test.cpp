@@ -1,12 +1,12 @@
 // End to end: the command line (--help, --version, --check-config) and refusals to start.
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "integration/integration_helpers.hpp"
 #include "support/temp_dir.hpp"

@@ -1,14 +1,14 @@
 // End to end: an event delivered many times over, from several connections at once and again
 // after a restart, reaches each sink once; with `[dedup] enabled = false`, every delivery does.
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <csignal>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "integration/durability_helpers.hpp"
 #include "integration/integration_helpers.hpp"

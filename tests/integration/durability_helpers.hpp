@@ -6,11 +6,10 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "integration/integration_helpers.hpp"
 #include "support/temp_dir.hpp"

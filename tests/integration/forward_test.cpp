@@ -1,5 +1,7 @@
 // End to end: the forward sink against a real HTTP receiver run by the test.
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -8,8 +10,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "integration/integration_helpers.hpp"
 #include "support/tiny_http_receiver.hpp"

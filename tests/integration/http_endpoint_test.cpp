@@ -1,12 +1,12 @@
 // End to end: the HTTP/1.1 behaviour of the endpoint (routing, limits, keep-alive, timeouts).
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "integration/integration_helpers.hpp"
 
@@ -223,13 +223,13 @@ TEST_F(HttpEndpoint, OversizedChunkTrailerIs431AndTheDaemonLives) {
     // A trailer field past 64 KiB once made Beast throw out of the session and abort the
     // daemon; a long trailer of many fields grew memory without bound.
     auto& daemon = start_daemon();
-    for (const std::string& trailer :
-         {"X: " + std::string(70000, 'a') + "\r\n",
-          [] {
-              std::string many;
-              for (int i = 0; i < 200; ++i) many += "X-" + std::to_string(i) + ": " + std::string(1000, 'b') + "\r\n";
-              return many;
-          }()}) {
+    for (const std::string& trailer : {"X: " + std::string(70000, 'a') + "\r\n", [] {
+                                           std::string many;
+                                           for (int i = 0; i < 200; ++i)
+                                               many += "X-" + std::to_string(i) + ": " +
+                                                       std::string(1000, 'b') + "\r\n";
+                                           return many;
+                                       }()}) {
         raw_connection connection(daemon.port());
         const std::string body = sample_event(1);
         char size_line[32];

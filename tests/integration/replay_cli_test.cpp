@@ -1,14 +1,14 @@
 // End to end: `seshook replay` hands stored events to one sink of a config and exits with
 // 0 (all replayed), 1 (some not) or 2 (a usage or config mistake).
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "integration/integration_helpers.hpp"
 #include "support/temp_dir.hpp"

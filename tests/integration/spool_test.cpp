@@ -1,12 +1,12 @@
 // End to end: the spool as the daemon uses it (the crash and dedup tests are in crash_test).
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "integration/integration_helpers.hpp"
 #include "support/tiny_http_receiver.hpp"
@@ -80,7 +80,8 @@ TEST_F(Spool, CorruptSpoolIsMovedAsideAndItsEventsStillDelivered) {
     {
         daemon_process first(options);
         for (std::size_t i = 0; i < 5; ++i) {
-            ASSERT_EQ(send_once(first.port(), make_post("/callback", sample_event(i))).status, 200u);
+            ASSERT_EQ(send_once(first.port(), make_post("/callback", sample_event(i))).status,
+                      200u);
         }
         first.send_signal(SIGTERM);
         ASSERT_EQ(first.wait_exit(10s), 0);
@@ -104,8 +105,8 @@ TEST_F(Spool, CorruptSpoolIsMovedAsideAndItsEventsStillDelivered) {
         << second.log_text();
     bool moved_aside = false;
     for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "var")) {
-        moved_aside = moved_aside ||
-                      entry.path().filename().string().starts_with("spool.db.corrupt-");
+        moved_aside =
+            moved_aside || entry.path().filename().string().starts_with("spool.db.corrupt-");
     }
     EXPECT_TRUE(moved_aside);
 }
@@ -132,7 +133,8 @@ TEST_F(Spool, BacklogSurvivesAMemoryModeRunAndARenamedSink) {
     {
         daemon_process first(options);
         for (std::size_t i = 0; i < 5; ++i) {
-            ASSERT_EQ(send_once(first.port(), make_post("/callback", sample_event(i))).status, 200u);
+            ASSERT_EQ(send_once(first.port(), make_post("/callback", sample_event(i))).status,
+                      200u);
         }
         first.send_signal(SIGTERM);
         ASSERT_EQ(first.wait_exit(10s), 0);
@@ -146,10 +148,10 @@ TEST_F(Spool, BacklogSurvivesAMemoryModeRunAndARenamedSink) {
 
     // Back with a spool, the sink renamed (and now a file): it gets the backlog of its old name.
     auto renamed = options;
-    renamed.sinks_toml = "[[sinks]]\ntype = \"file\"\nname = \"crm_v2\"\npath = \"{dir}/crm.jsonl\"\n";
+    renamed.sinks_toml =
+        "[[sinks]]\ntype = \"file\"\nname = \"crm_v2\"\npath = \"{dir}/crm.jsonl\"\n";
     daemon_process third(renamed);
-    EXPECT_EQ(wait_for_json_lines(dir.path() / "crm.jsonl", 5, 10s).size(), 5u)
-        << third.log_text();
+    EXPECT_EQ(wait_for_json_lines(dir.path() / "crm.jsonl", 5, 10s).size(), 5u) << third.log_text();
     EXPECT_TRUE(third.log_contains("sink crm_v2 is new to the spool: it starts with the 5 events"))
         << third.log_text();
 }

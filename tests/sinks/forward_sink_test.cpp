@@ -1,13 +1,13 @@
 #include "seshook/sinks/forward_sink.hpp"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "support/log_capture.hpp"
 #include "support/recording_sink.hpp"
@@ -20,8 +20,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::make_test_record;
 using testing::read_lines;
-using testing::receiver_reply;
 using testing::received_request;
+using testing::receiver_reply;
 using testing::temp_dir;
 using testing::tiny_http_receiver;
 

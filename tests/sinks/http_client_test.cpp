@@ -1,5 +1,9 @@
 #include "seshook/sinks/http_client.hpp"
 
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -9,10 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <gtest/gtest.h>
-
 #include "support/temp_dir.hpp"
 #include "support/tiny_http_receiver.hpp"
 
@@ -20,8 +20,8 @@ namespace seshook {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::receiver_reply;
 using testing::received_request;
+using testing::receiver_reply;
 using testing::tiny_http_receiver;
 using testing::tls_identity;
 
@@ -48,8 +48,7 @@ std::string raw_response(unsigned status, std::string_view body) {
 // Returns a loopback port that nothing listens on (bound, then released).
 std::uint16_t closed_port() {
     boost::asio::io_context ioc;
-    boost::asio::ip::tcp::acceptor acceptor(
-        ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    boost::asio::ip::tcp::acceptor acceptor(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
     return acceptor.local_endpoint().port();
 }
 
@@ -110,11 +109,11 @@ TEST(HttpUrl, StripsTheFragment) {
 }
 
 TEST(HttpUrl, RefusesWhatIsNotAnAbsoluteHttpUrl) {
-    for (const char* text : {"", "example.com/hook", "ftp://example.com/", "http://",
-                             "http://user:secret@example.com/", "http://example.com:0/",
-                             "http://example.com:65536/", "http://example.com:80x/",
-                             "http://[2001:db8::1/", "http://[not-an-address]/",
-                             "http://exa mple.com/", "http://example.com/a b"}) {
+    for (const char* text :
+         {"", "example.com/hook", "ftp://example.com/", "http://",
+          "http://user:secret@example.com/", "http://example.com:0/", "http://example.com:65536/",
+          "http://example.com:80x/", "http://[2001:db8::1/", "http://[not-an-address]/",
+          "http://exa mple.com/", "http://example.com/a b"}) {
         EXPECT_FALSE(http_url::parse(text)) << text;
     }
 }
@@ -215,9 +214,10 @@ TEST(HttpClient, SkipsInterimAnswersAndMatchesEachPostToItsOwnAnswer) {
     const std::vector<unsigned> statuses{200, 422, 201};
     tiny_http_receiver receiver([&](const received_request& request, std::size_t index) {
         receiver_reply reply;
-        reply.raw = "HTTP/1.1 100 Continue\r\n\r\n"
-                    "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" +
-                    raw_response(statuses[index % statuses.size()], "echo " + request.body);
+        reply.raw =
+            "HTTP/1.1 100 Continue\r\n\r\n"
+            "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" +
+            raw_response(statuses[index % statuses.size()], "echo " + request.body);
         return reply;
     });
     auto client = client_for(receiver.url());
@@ -238,9 +238,10 @@ TEST(HttpClient, FailsOnSwitchingProtocolsAndDropsTheConnection) {
     tiny_http_receiver receiver([](const received_request&, std::size_t index) {
         receiver_reply reply;
         if (index == 0) {
-            reply.raw = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                        "Connection: Upgrade\r\n\r\n\x81\x05"
-                        "hello";
+            reply.raw =
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\n\r\n\x81\x05"
+                "hello";
         }
         return reply;
     });

@@ -26,16 +26,15 @@ using testing::make_test_record;
 using testing::temp_dir;
 
 const std::chrono::system_clock::time_point t0 =
-    std::chrono::sys_days(std::chrono::year_month_day(std::chrono::year(2026),
-                                                      std::chrono::month(12),
-                                                      std::chrono::day(3))) +
+    std::chrono::sys_days(std::chrono::year_month_day(
+        std::chrono::year(2026), std::chrono::month(12), std::chrono::day(3))) +
     19h;
 
 // A distinct event (by its address), received at a distinct time from `peer`.
 record_ptr make_event(int n, std::string peer = "203.0.113.7", std::string reason = "") {
-    auto r = make_test_record(n % 2 == 0 ? "delivered" : "bounce",
-                              fmt::format("user{}@example.com", n), 1654064683 + n,
-                              std::move(reason));
+    auto r =
+        make_test_record(n % 2 == 0 ? "delivered" : "bounce", fmt::format("user{}@example.com", n),
+                         1654064683 + n, std::move(reason));
     r.received_at = fmt::format("2026-12-03T19:10:{:02}.{:03}Z", n % 60, n % 1000);
     r.peer = std::move(peer);
     return std::make_shared<const record>(std::move(r));
@@ -386,7 +385,8 @@ TEST_F(EventSpool, ErrorsNameThePathAndSqlitesMessage) {
         FAIL() << "expected a spool_error";
     } catch (const spool_error& e) {
         EXPECT_NE(std::string(e.what()).find(opts_.path.string()), std::string::npos) << e.what();
-        EXPECT_NE(std::string(e.what()).find("has no column named seq"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("has no column named seq"), std::string::npos)
+            << e.what();
     }
     EXPECT_TRUE(files_starting_with(opts_.path.parent_path(), "spool.db.corrupt").empty());
     EXPECT_EQ(query_number(opts_.path, "SELECT COUNT(*) FROM events"), 0);
@@ -531,8 +531,8 @@ TEST_F(EventSpool, SalvagingReadsTheWalOfACrashedSpool) {
     EXPECT_LT(report_.salvaged, 200u);
     const auto later = spool->make_reader()->read_from(101, 1000);
     EXPECT_EQ(later.size(), 100u);
-    EXPECT_TRUE(notes_mention(report_, fmt::format("{} events between seq 1 and 200 were lost",
-                                                   200 - report_.salvaged)))
+    EXPECT_TRUE(notes_mention(
+        report_, fmt::format("{} events between seq 1 and 200 were lost", 200 - report_.salvaged)))
         << ::testing::PrintToString(report_.notes);
 }
 

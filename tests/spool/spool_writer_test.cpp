@@ -50,8 +50,8 @@ public:
             const std::lock_guard lock(mutex_);
             // Each stored event was handed on before its submitter hears of it.
             for (const auto seq : outcome.seqs) {
-                if (seq != 0 && std::find(committed_.begin(), committed_.end(), seq) ==
-                                    committed_.end()) {
+                if (seq != 0 &&
+                    std::find(committed_.begin(), committed_.end(), seq) == committed_.end()) {
                     handed_on_late_ = true;
                 }
             }

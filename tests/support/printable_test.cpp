@@ -1,8 +1,8 @@
 #include "seshook/support/printable.hpp"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace seshook {
 namespace {

@@ -7,10 +7,10 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
-#include <stdexcept>
 #include <utility>
 #include <vector>
 

@@ -16,8 +16,8 @@ namespace seshook {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::file_size_limit;
+using ::testing::HasSubstr;
 using testing::read_file;
 using testing::read_lines;
 using testing::temp_dir;

@@ -1,13 +1,11 @@
 #include "support/tiny_http_receiver.hpp"
 
-#include <algorithm>
-#include <cctype>
-#include <condition_variable>
-#include <mutex>
-#include <optional>
-#include <stdexcept>
-#include <thread>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,10 +14,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
+#include <cctype>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
 
 namespace seshook::testing {
 
@@ -125,8 +125,8 @@ tls_identity tls_identity::self_signed(const std::vector<std::string>& names) {
     bio_ptr cert_bio(BIO_new(BIO_s_mem()));
     bio_ptr key_bio(BIO_new(BIO_s_mem()));
     if (!cert_bio || !key_bio || PEM_write_bio_X509(cert_bio.get(), cert.get()) != 1 ||
-        PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                 nullptr) != 1) {
+        PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+            1) {
         fail("cannot write the certificate or its key");
     }
     return {bio_text(cert_bio.get()), bio_text(key_bio.get())};
@@ -246,8 +246,7 @@ private:
         }
         if (close_after_) {
             error_code ignored;
-            beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both,
-                                                               ignored);
+            beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
             beast::get_lowest_layer(stream_).socket().close(ignored);
             return;
         }
@@ -338,7 +337,9 @@ tiny_http_receiver::tiny_http_receiver(tls_identity identity, behaviour respond)
     impl_->start();
 }
 
-tiny_http_receiver::~tiny_http_receiver() {
+tiny_http_receiver::~tiny_http_receiver() { stop(); }
+
+void tiny_http_receiver::stop() {
     // Stop the thread first; pending handlers, and the sessions they own, go with the context.
     impl_->ioc.stop();
     if (impl_->thread.joinable()) {
@@ -404,8 +405,7 @@ std::size_t tiny_http_receiver::connection_count() const {
 bool tiny_http_receiver::wait_for_requests(std::size_t count,
                                            std::chrono::milliseconds timeout) const {
     std::unique_lock lock(impl_->mutex);
-    return impl_->arrived.wait_for(lock, timeout,
-                                   [&] { return impl_->requests.size() >= count; });
+    return impl_->arrived.wait_for(lock, timeout, [&] { return impl_->requests.size() >= count; });
 }
 
 }  // namespace seshook::testing

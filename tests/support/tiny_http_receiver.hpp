@@ -52,8 +52,8 @@ struct tls_identity {
 class tiny_http_receiver {
 public:
     /// Decides the reply to a request; `index` counts requests from 0 across all connections.
-    using behaviour = std::function<receiver_reply(const received_request& request,
-                                                   std::size_t index)>;
+    using behaviour =
+        std::function<receiver_reply(const received_request& request, std::size_t index)>;
 
     /// Starts a plain HTTP receiver.
     explicit tiny_http_receiver(behaviour respond = answer_always(200));
@@ -67,6 +67,10 @@ public:
 
     ~tiny_http_receiver();
     tiny_http_receiver(const tiny_http_receiver&) = delete;
+
+    /// Stops serving: nothing more is read or answered. What was received stays readable and
+    /// complete, since no request is recorded after this returns.
+    void stop();
     tiny_http_receiver& operator=(const tiny_http_receiver&) = delete;
 
     /// Returns a behaviour that answers every request with `status`.

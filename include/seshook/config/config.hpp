@@ -1,5 +1,7 @@
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -8,8 +10,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "seshook/config/config_error.hpp"
 #include "seshook/event/schema.hpp"
@@ -66,7 +66,7 @@ struct sink_config {
     std::string name;
     std::vector<std::string> events;  // empty: every event
     std::size_t queue_capacity = 10000;
-    std::size_t index = 0;            // position in the file, for error messages
+    std::size_t index = 0;                       // position in the file, for error messages
     std::shared_ptr<const toml::table> options;  // the whole [[sinks]] table
 };
 

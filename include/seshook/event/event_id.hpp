@@ -8,7 +8,7 @@ namespace seshook {
 /// The parts of an event that identify it (SPEC.md, "Identity of an event").
 struct event_identity {
     std::string_view bulk_id;
-    std::string_view email;      // compared without regard to case
+    std::string_view email;  // compared without regard to case
     std::string_view event;
     std::string_view timestamp;  // canonical decimal digits, "" when absent
     std::string_view link;

@@ -1,14 +1,13 @@
 #pragma once
 
 #include <atomic>
+#include <boost/beast/http/verb.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <boost/beast/http/verb.hpp>
 
 #include "seshook/config/config.hpp"
 #include "seshook/http/event_intake.hpp"
@@ -23,10 +22,10 @@ struct http_answer {
         : status(status_code), body(std::move(json_body)), allow(std::move(allow_methods)) {}
 
     unsigned status = 200;
-    std::string body;           // a small JSON document
-    std::string allow;          // the Allow header of a 405, "" otherwise
+    std::string body;                     // a small JSON document
+    std::string allow;                    // the Allow header of a 405, "" otherwise
     std::chrono::seconds retry_after{0};  // the Retry-After header when above zero
-    bool close = false;         // close the connection after answering
+    bool close = false;                   // close the connection after answering
 };
 
 /// Counters of what the endpoint answered, readable from any thread.
@@ -35,7 +34,7 @@ struct handler_counters {
     std::atomic<std::uint64_t> events_accepted{0};
     std::atomic<std::uint64_t> requests_rejected{0};
     std::atomic<std::uint64_t> unknown_events{0};
-    std::atomic<std::uint64_t> duplicate_events{0};  // repeats answered 200, not dispatched
+    std::atomic<std::uint64_t> duplicate_events{0};   // repeats answered 200, not dispatched
     std::atomic<std::uint64_t> requests_deferred{0};  // answered 503 (spool full) or 500
 };
 
@@ -48,8 +47,8 @@ public:
     using reply_fn = std::function<void(http_answer)>;
 
     /// `retry_after` is what a 503 for a full spool tells the client to wait.
-    callback_handler(const server_config& server, const schema_config& schema,
-                     event_intake& intake, rejects_store& rejects,
+    callback_handler(const server_config& server, const schema_config& schema, event_intake& intake,
+                     rejects_store& rejects,
                      std::chrono::seconds retry_after = std::chrono::seconds(5));
 
     /// Answers one request that was read whole: calls `reply` exactly once, at once or (for

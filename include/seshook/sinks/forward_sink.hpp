@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
-#include "seshook/sinks/http_client.hpp"
 #include "seshook/config/config.hpp"
 #include "seshook/config/table_reader.hpp"
+#include "seshook/sinks/http_client.hpp"
 #include "seshook/sinks/sink.hpp"
 #include "seshook/support/jsonl_appender.hpp"
 
@@ -34,7 +34,8 @@ public:
     forward_sink(std::string name, std::vector<std::string> events, forward_options options);
     ~forward_sink() override;
 
-    /// Builds a forward sink from its [[sinks]] table: url, headers, timeout, max_attempts, backoff_initial, backoff_max, dead_letter_path, verify_tls. Opens nothing.
+    /// Builds a forward sink from its [[sinks]] table: url, headers, timeout, max_attempts,
+    /// backoff_initial, backoff_max, dead_letter_path, verify_tls. Opens nothing.
     static std::unique_ptr<sink> from_config(const sink_config& common, table_reader& reader);
 
 protected:

@@ -14,10 +14,10 @@ namespace seshook {
 
 /// What happened to one record handed to a sink.
 enum class delivery_outcome {
-    delivered,     // the sink has it (written, sent, logged)
-    dead_lettered, // the sink gave up and kept it in its own dead-letter file
-    failed,        // the sink could not take it; the caller keeps it elsewhere
-    interrupted,   // shutdown came before the sink had it; the caller keeps it for later
+    delivered,      // the sink has it (written, sent, logged)
+    dead_lettered,  // the sink gave up and kept it in its own dead-letter file
+    failed,         // the sink could not take it; the caller keeps it elsewhere
+    interrupted,    // shutdown came before the sink had it; the caller keeps it for later
 };
 
 /// Counters of one sink, readable from any thread.

@@ -73,7 +73,7 @@ public:
         spool_durability durability = spool_durability::fsync;
         std::uint64_t max_bytes = std::uint64_t{1} << 30;
         std::chrono::milliseconds dedup_window = std::chrono::hours(24);  // 0: dedup off
-        std::vector<std::string> sink_names;  // the configured sinks
+        std::vector<std::string> sink_names;                              // the configured sinks
     };
 
     /// What open() found, for the daemon to log.
@@ -83,7 +83,7 @@ public:
         std::uint64_t last_seq = 0;
         std::vector<std::string> notes;  // one sentence each, e.g. a dropped sink position
         std::optional<std::filesystem::path> moved_aside;  // where a corrupt spool was moved
-        std::string corruption;    // SQLite's message about the corrupt spool, "" when none
+        std::string corruption;      // SQLite's message about the corrupt spool, "" when none
         std::uint64_t salvaged = 0;  // events recovered from the corrupt spool
     };
 
