@@ -281,6 +281,21 @@ TEST_F(EventSpool, PositionsPersistAcrossReopen) {
     EXPECT_EQ(report_.events, 1u);
 }
 
+TEST_F(EventSpool, EveryCommitSavesThePositionsToo) {
+    // No maintenance ran before the "crash": the next commit carried the positions along.
+    {
+        auto spool = open();
+        spool->commit(make_events(1, 3), t0);
+        spool->acknowledge("file", 3);
+        spool->acknowledge("forward", 1);
+        spool->commit(make_events(4, 1), t0);
+    }
+
+    auto spool = open();
+    EXPECT_EQ(spool->position("file"), 3u);
+    EXPECT_EQ(spool->position("forward"), 1u);
+}
+
 TEST_F(EventSpool, NewSinkStartsWithTheEventsStillStored) {
     // Three events of which every sink took the first: compaction dropped it.
     {
