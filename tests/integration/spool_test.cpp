@@ -17,6 +17,30 @@ namespace {
 using namespace std::chrono_literals;
 using Spool = daemon_test;
 
+// Options for a daemon in `dir` whose only sink, `name`, forwards to `url`, a downstream that
+// keeps failing: the events it accepts stay in the spool, and a stop leaves them there.
+daemon_options backlog_options(const std::filesystem::path& dir, const std::string& name,
+                               const std::string& url) {
+    daemon_options options;
+    options.dir = dir;
+    options.file_sink = false;
+    options.server_toml = "shutdown_grace = \"200ms\"";
+    options.sinks_toml = "[[sinks]]\ntype = \"forward\"\nname = \"" + name + "\"\nurl = \"" + url +
+                         "\"\nmax_attempts = 100\nbackoff_initial = \"1s\"\nbackoff_max = \"1s\"\n"
+                         "dead_letter_path = \"{dir}/dead.jsonl\"\n";
+    return options;
+}
+
+// Leaves `count` events in the spool of `options`'s folder.
+void leave_backlog(const daemon_options& options, std::size_t count) {
+    daemon_process daemon(options);
+    for (std::size_t i = 0; i < count; ++i) {
+        ASSERT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(i))).status, 200u);
+    }
+    daemon.send_signal(SIGTERM);
+    ASSERT_EQ(daemon.wait_exit(10s), 0);
+}
+
 TEST_F(Spool, FullSpoolAnswers503WithRetryAfterAndKeepsWhatItAccepted) {
     // A downstream that never answers holds its position at 0, so nothing is compacted and a
     // small spool fills up.
@@ -69,23 +93,8 @@ TEST_F(Spool, CorruptSpoolIsMovedAsideAndItsEventsStillDelivered) {
     // events stay in the spool.
     const temp_dir dir;
     tiny_http_receiver failing(tiny_http_receiver::answer_always(503));
-    daemon_options options;
-    options.dir = dir.path();
-    options.file_sink = false;
-    options.sinks_toml = "[[sinks]]\ntype = \"forward\"\nname = \"later\"\nurl = \"" +
-                         failing.url("/hook") +
-                         "\"\nmax_attempts = 100\nbackoff_initial = \"1s\"\nbackoff_max = \"1s\"\n"
-                         "dead_letter_path = \"{dir}/dead.jsonl\"\n";
-    options.server_toml = "shutdown_grace = \"200ms\"";
-    {
-        daemon_process first(options);
-        for (std::size_t i = 0; i < 5; ++i) {
-            ASSERT_EQ(send_once(first.port(), make_post("/callback", sample_event(i))).status,
-                      200u);
-        }
-        first.send_signal(SIGTERM);
-        ASSERT_EQ(first.wait_exit(10s), 0);
-    }
+    auto options = backlog_options(dir.path(), "later", failing.url("/hook"));
+    ASSERT_NO_FATAL_FAILURE(leave_backlog(options, 5));
 
     // Damage the header of the spool, as a disk or a careless copy might.
     const auto spool = dir.path() / "var" / "spool.db";
@@ -115,14 +124,8 @@ TEST_F(Spool, BacklogSurvivesAMemoryModeRunAndARenamedSink) {
     // A first run leaves 5 events in the spool: its only sink forwards to a failing downstream.
     const temp_dir dir;
     tiny_http_receiver failing(tiny_http_receiver::answer_always(503));
-    daemon_options options;
-    options.dir = dir.path();
-    options.file_sink = false;
-    options.server_toml = "shutdown_grace = \"200ms\"";
-    options.sinks_toml = "[[sinks]]\ntype = \"forward\"\nname = \"crm\"\nurl = \"" +
-                         failing.url("/hook") +
-                         "\"\nmax_attempts = 100\nbackoff_initial = \"1s\"\nbackoff_max = \"1s\"\n"
-                         "dead_letter_path = \"{dir}/dead.jsonl\"\n";
+    const auto options = backlog_options(dir.path(), "crm", failing.url("/hook"));
+    ASSERT_NO_FATAL_FAILURE(leave_backlog(options, 5));
     const auto run_once = [&](const daemon_options& run) {
         daemon_process daemon(run);
         const auto log = daemon.log_text();
@@ -130,15 +133,6 @@ TEST_F(Spool, BacklogSurvivesAMemoryModeRunAndARenamedSink) {
         EXPECT_EQ(daemon.wait_exit(10s), 0);
         return log;
     };
-    {
-        daemon_process first(options);
-        for (std::size_t i = 0; i < 5; ++i) {
-            ASSERT_EQ(send_once(first.port(), make_post("/callback", sample_event(i))).status,
-                      200u);
-        }
-        first.send_signal(SIGTERM);
-        ASSERT_EQ(first.wait_exit(10s), 0);
-    }
 
     // A run in memory mode leaves the spool alone, and says so.
     auto memory = options;
