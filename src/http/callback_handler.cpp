@@ -58,17 +58,28 @@ callback_handler::callback_handler(const server_config& server, const schema_con
 
 void callback_handler::handle(http::verb method, std::string_view target, std::string_view body,
                               std::string_view peer, reply_fn reply) {
-    const std::string_view path = path_of(target);
+    http_request_info request;
+    request.method = method;
+    request.target = target;
+    request.body = body;
+    request.peer = peer;
+    handle(request, std::move(reply));
+}
+
+void callback_handler::handle(const http_request_info& request, reply_fn reply) {
+    const std::string_view path = path_of(request.target);
 
     // The callback endpoint takes POST only.
     if (path == callback_path_) {
-        if (method == http::verb::post) return accept_callback(body, peer, std::move(reply));
+        if (request.method == http::verb::post) {
+            return accept_callback(request.body, request.peer, std::move(reply));
+        }
         return reply(http_answer{405, error_body("method_not_allowed", "use POST"), "POST"});
     }
 
     // The health endpoint answers as long as the server runs.
     if (path == health_path) {
-        if (method == http::verb::get || method == http::verb::head) {
+        if (request.method == http::verb::get || request.method == http::verb::head) {
             return reply(http_answer{200, std::string(ok_body)});
         }
         return reply(http_answer{405, error_body("method_not_allowed", "use GET"), "GET, HEAD"});

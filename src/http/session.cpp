@@ -186,16 +186,22 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
 
     // The answer may come later, from the spool's thread once the events are committed; it is
     // written on this connection's strand.
-    handler_.handle(request.method(), request.target(), request.body(), peer_,
-                    [self = shared_from_this(), keep_alive](http_answer answer) {
-                        // HTTP/1.0 without keep-alive and `Connection: close` end the connection
-                        // after it.
-                        if (!keep_alive) answer.close = true;
-                        net::dispatch(self->stream_.get_executor(),
-                                      [self, answer = std::move(answer)]() mutable {
-                                          self->do_write(std::move(answer));
-                                      });
-                    });
+    http_request_info info;
+    info.method = request.method();
+    info.target = request.target();
+    info.body = request.body();
+    info.peer = peer_;
+    info.authorization = request[http::field::authorization];
+    info.forwarded_for = request["X-Forwarded-For"];
+    info.real_ip = request["X-Real-IP"];
+    handler_.handle(info, [self = shared_from_this(), keep_alive](http_answer answer) {
+        // HTTP/1.0 without keep-alive and `Connection: close` end the connection
+        // after it.
+        if (!keep_alive) answer.close = true;
+        net::dispatch(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+            self->do_write(std::move(answer));
+        });
+    });
 }
 
 void session::on_read_failed(beast::error_code ec) {

@@ -28,6 +28,18 @@ struct http_answer {
     bool close = false;                   // close the connection after answering
 };
 
+/// What the handler reads of one request that was read whole. The views stay valid until
+/// handle() returns.
+struct http_request_info {
+    boost::beast::http::verb method = boost::beast::http::verb::unknown;
+    std::string_view target;         // as sent: origin form, absolute form, with its query
+    std::string_view body;           // decoded (a gzip body is inflated before it gets here)
+    std::string_view peer;           // the TCP peer's address, e.g. "203.0.113.7" or "::1"
+    std::string_view authorization;  // the Authorization header, "" when absent
+    std::string_view forwarded_for;  // the X-Forwarded-For header, "" when absent
+    std::string_view real_ip;        // the X-Real-IP header, "" when absent
+};
+
 /// Counters of what the endpoint answered, readable from any thread.
 struct handler_counters {
     std::atomic<std::uint64_t> requests_accepted{0};
@@ -54,6 +66,9 @@ public:
     /// Answers one request that was read whole: calls `reply` exactly once, at once or (for
     /// accepted events) when the intake has kept them, perhaps on another thread. Reads
     /// nothing of `target` and `body` after it returns.
+    void handle(const http_request_info& request, reply_fn reply);
+
+    /// The same, for a request that carries none of the headers http_request_info names.
     void handle(boost::beast::http::verb method, std::string_view target, std::string_view body,
                 std::string_view peer, reply_fn reply);
 
