@@ -562,6 +562,22 @@ TEST(Schema, RejectsInvalidJson) {
     }
 }
 
+// Found by fuzzing (fuzz/corpus/callback/crash-nul-after-object): nlohmann's reader takes a NUL
+// byte for the end of the input, so a body went on past it unread, into the record's raw text,
+// and from there into the records file as bytes that are no JSON.
+TEST(Schema, RejectsNulBytesAnywhere) {
+    using namespace std::string_literals;
+    for (const std::string& body :
+         {std::string(spec_example) + "\0"s, std::string(spec_example) + "\n\0\0\0\n"s,
+          std::string(spec_example) + "\0,\"id\":\"forged\"}"s,
+          R"({"event":"open","email":"a@example.com","x":"a)" + "\0"s + R"(b"})",
+          "\0"s + std::string(spec_example)}) {
+        const schema_rejection rejection = rejection_of(body);
+        EXPECT_EQ(rejection.error, schema_error::invalid_json);
+        EXPECT_NE(rejection.detail.find("NUL"), std::string::npos) << rejection.detail;
+    }
+}
+
 TEST(Schema, RejectsByteOrderMark) {
     const schema_rejection rejection = rejection_of("\xEF\xBB\xBF" + std::string(spec_example));
     EXPECT_EQ(rejection.error, schema_error::invalid_json);

@@ -165,6 +165,12 @@ boost::system::result<json, schema_rejection> read_json(std::string_view body,
     if (const auto bad = find_invalid_utf8(body)) {
         return invalid_json("body is not valid UTF-8 (at byte " + std::to_string(*bad) + ")");
     }
+    // NOTE: JSON allows no raw NUL byte anywhere, and nlohmann's reader takes one for the end of
+    // the input: without this check, whatever follows a NUL would go unread yet stay in the
+    // event's raw text, and so in the records file.
+    if (const auto nul = body.find('\0'); nul != std::string_view::npos) {
+        return invalid_json("body holds a NUL byte (at byte " + std::to_string(nul) + ")");
+    }
     if (nests_deeper_than(body, limits.max_depth)) {
         return schema_rejection{
             schema_error::too_deep, "",
