@@ -148,8 +148,13 @@ void session::do_read_header() {
         beast::bind_front_handler(&session::on_read_header, shared_from_this()));
 }
 
-void session::on_read_header(beast::error_code ec, std::size_t) {
+void session::on_read_header(beast::error_code ec, std::size_t head_bytes) {
     if (ec) return on_read_failed(ec);
+
+    // NOTE: Beast holds the request line and the fields to header_limit apart when the line
+    // arrives whole in one read, so a head of nearly twice max_header_bytes could pass; the
+    // whole head is measured here, whatever the segments it came in.
+    if (head_bytes > config_.max_header_bytes) return on_read_failed(http::error::header_limit);
 
     // A client that asked before sending its body gets the go-ahead; the size was checked
     // against the body limit when the head was parsed.

@@ -219,6 +219,27 @@ TEST_F(HttpEndpoint, HeadOverTheLimitIs431AndCloses) {
     EXPECT_TRUE(connection.wait_closed(3s));
 }
 
+TEST_F(HttpEndpoint, HeadOverTheLimitIs431EvenWhenItsRequestLineArrivesFirst) {
+    // Found by fuzz/request_fuzzer: Beast held a request line that came whole in the first read
+    // and the fields after it to the limit apart, so this head of 1.8 KiB passed a limit of 1 KiB.
+    auto& daemon = start_daemon(with_server("max_header_bytes = 1024"));
+    raw_connection connection(daemon.port());
+    connection.send("POST /callback?pad=" + std::string(900, 'p') +
+                    " HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(900, 'a') +
+                    "\r\nContent-Length: " + std::to_string(sample_event(1).size()) + "\r\n\r\n" +
+                    sample_event(1));
+    const auto response = connection.read_response();
+    EXPECT_EQ(response.status, 431u) << response.body;
+    EXPECT_EQ(json_body(response).value("error", ""), "header_too_large") << response.body;
+    EXPECT_TRUE(connection.wait_closed(3s));
+
+    // A head within the limit (a request line of 830 bytes, 70 bytes of fields) still passes.
+    EXPECT_EQ(send_once(daemon.port(),
+                        make_post("/callback?pad=" + std::string(800, 'p'), sample_event(2)))
+                  .status,
+              200u);
+}
+
 TEST_F(HttpEndpoint, OversizedChunkTrailerIs431AndTheDaemonLives) {
     // A trailer field past 64 KiB once made Beast throw out of the session and abort the
     // daemon; a long trailer of many fields grew memory without bound.
