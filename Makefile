@@ -12,7 +12,7 @@ DEB_PACKAGES := g++ cmake ninja-build pkg-config ca-certificates curl \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build run test bench-spool clean
+.PHONY: all deps configure build run test test-sanitize bench-spool clean
 
 all: build
 
@@ -38,6 +38,12 @@ run: build
 
 test: build
 	ctest --preset $(PRESET)
+
+# The whole suite again on the sanitizer build (the debug preset: AddressSanitizer with
+# LeakSanitizer, and UndefinedBehaviorSanitizer): any finding fails the test that met it.
+test-sanitize: PRESET = debug
+test-sanitize: build
+	ctest --preset debug -j2
 
 # Accepted events per second for spool durability memory, write and fsync, side by side. Knobs
 # are the script's (see its header); make passes them on: `make bench-spool ROUNDS=5 DURATION=20`.
