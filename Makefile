@@ -12,7 +12,7 @@ DEB_PACKAGES := g++ cmake ninja-build pkg-config ca-certificates curl \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build run test test-sanitize bench-spool clean
+.PHONY: all deps configure build run test test-sanitize fuzz fuzz-ci bench-spool clean
 
 all: build
 
@@ -44,6 +44,30 @@ test: build
 test-sanitize: PRESET = debug
 test-sanitize: build
 	ctest --preset debug -j2
+
+# The libFuzzer targets of fuzz/ (see docs/fuzzing.md), built with clang from Debian. `make fuzz`
+# runs one target for FUZZ_SECONDS: `make fuzz FUZZ_TARGET=callback FUZZ_SECONDS=600`. Inputs it
+# finds go to build/fuzz/corpus/<target>, crashes to build/fuzz/artifacts; the seeds in
+# fuzz/corpus/<target> are only read. It fails when the target crashes, leaks or breaks an
+# invariant.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGET ?= request
+FUZZ_DIR := build/fuzz
+FUZZ_ARGS ?=
+
+fuzz: DEB_PACKAGES += clang-14 libclang-rt-14-dev
+fuzz: PRESET = fuzz
+fuzz: configure
+	cmake --build --preset fuzz
+	mkdir -p $(FUZZ_DIR)/artifacts $(FUZZ_DIR)/corpus/$(FUZZ_TARGET)
+	$(FUZZ_DIR)/fuzz/$(FUZZ_TARGET)_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=32768 \
+	    -timeout=30 -dict=fuzz/http_json.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
+	    -print_final_stats=1 $(FUZZ_ARGS) $(FUZZ_DIR)/corpus/$(FUZZ_TARGET) fuzz/corpus/$(FUZZ_TARGET)
+
+# The bounded run of CI: a minute of the request target, half a minute of the body target.
+fuzz-ci:
+	$(MAKE) fuzz FUZZ_TARGET=request FUZZ_SECONDS=60
+	$(MAKE) fuzz FUZZ_TARGET=callback FUZZ_SECONDS=30
 
 # Accepted events per second for spool durability memory, write and fsync, side by side. Knobs
 # are the script's (see its header); make passes them on: `make bench-spool ROUNDS=5 DURATION=20`.

@@ -18,12 +18,17 @@ function(seshook_configure_target target)
         target_compile_options(${target} PRIVATE -Werror)
     endif()
     # NOTE: -fno-sanitize-recover=all makes every UndefinedBehaviorSanitizer finding abort, so
-    # that it fails the test that met it instead of printing a line no one reads.
-    # LeakSanitizer comes with AddressSanitizer on Linux and checks at every exit.
-    if(SESHOOK_SANITIZE)
+    # that it fails the test (or the fuzz run) that met it instead of printing a line no one
+    # reads. LeakSanitizer comes with AddressSanitizer on Linux and checks at every exit.
+    if(SESHOOK_SANITIZE OR SESHOOK_FUZZ)
         target_compile_options(${target} PUBLIC -fsanitize=address,undefined
                                                 -fno-sanitize-recover=all -fno-omit-frame-pointer)
         target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+    endif()
+    # Coverage feedback for libFuzzer in every library a fuzz target links; the libFuzzer
+    # runtime itself (-fsanitize=fuzzer) is linked by the fuzz targets alone.
+    if(SESHOOK_FUZZ)
+        target_compile_options(${target} PUBLIC -fsanitize=fuzzer-no-link)
     endif()
 endfunction()
 

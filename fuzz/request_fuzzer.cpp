@@ -1,0 +1,208 @@
+// libFuzzer target: raw bytes as a client would send them on one connection, read the way
+// src/http/session.cpp reads them (a Beast request parser with the server's default limits, one
+// request after the other, pipelined bytes kept in the same capped buffer), and each complete
+// request's body validated and turned into records as the callback handler and the sinks do.
+// The bytes are read twice, whole and in small pieces, and must frame the same requests: how
+// TCP happens to segment a request must never change what is read from it.
+
+#include <algorithm>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/system/system_error.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "body_checks.hpp"
+#include "seshook/config/config.hpp"
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+// NOTE: these mirror src/http/session.cpp (first_read_size, buffer_slack, the limits it sets on
+// each parser and its check of the whole head's size); keep them in step with it.
+constexpr std::size_t first_read_size = 4096;
+constexpr std::size_t buffer_slack = 8192;
+
+// A connection's bytes as a synchronous stream: each read hands out at most `piece` bytes, as
+// TCP segments would, and the end of the bytes is the client closing the connection.
+class byte_stream {
+public:
+    byte_stream(std::string_view bytes, std::size_t piece) : rest_(bytes), piece_(piece) {}
+
+    template <class MutableBufferSequence>
+    std::size_t read_some(const MutableBufferSequence& buffers, beast::error_code& ec) {
+        if (rest_.empty()) {
+            ec = net::error::eof;
+            return 0;
+        }
+        ec = {};
+        const std::size_t n = net::buffer_copy(
+            buffers, net::const_buffer(rest_.data(), std::min(rest_.size(), piece_)));
+        rest_.remove_prefix(n);
+        return n;
+    }
+
+    template <class MutableBufferSequence>
+    std::size_t read_some(const MutableBufferSequence& buffers) {
+        beast::error_code ec;
+        const std::size_t n = read_some(buffers, ec);
+        if (ec) throw boost::system::system_error(ec);
+        return n;
+    }
+
+private:
+    std::string_view rest_;
+    std::size_t piece_;
+};
+
+// How the session ends a connection, by the answer it gives (or not) to the last request.
+enum class ending {
+    peer_closed,   // between requests or mid-request: no answer
+    not_kept,      // the answered request did not ask to keep the connection
+    too_large,     // 413
+    head_too_big,  // 431
+    malformed,     // 400
+    read_failed,   // any other error: closed without an answer
+};
+
+struct served_request {
+    http::verb method;
+    std::string target;
+    std::string body;
+    bool operator==(const served_request&) const = default;
+};
+
+struct connection {
+    std::vector<served_request> requests;
+    ending end = ending::peer_closed;
+};
+
+const char* to_string(ending end) {
+    switch (end) {
+        case ending::peer_closed:
+            return "peer closed";
+        case ending::not_kept:
+            return "not kept alive";
+        case ending::too_large:
+            return "413";
+        case ending::head_too_big:
+            return "431";
+        case ending::malformed:
+            return "400";
+        case ending::read_failed:
+            return "read failed";
+    }
+    return "?";
+}
+
+// Prints what was read from a connection, for the report of a broken invariant.
+void print(const char* title, const connection& served) {
+    std::fprintf(stderr, "%s: %zu requests, then %s\n", title, served.requests.size(),
+                 to_string(served.end));
+    for (const served_request& request : served.requests) {
+        std::fprintf(stderr, "  %s %s, body of %zu bytes\n",
+                     std::string(http::to_string(request.method)).c_str(), request.target.c_str(),
+                     request.body.size());
+    }
+}
+
+// True when two readings of one connection framed the same requests. How soon a broken request
+// is refused may differ: Beast checks a request line as soon as it has the line whole, but once
+// it has seen part of a head it waits for the whole head, so a broken line that trickles in is
+// answered 400 later, 431 at the head limit, or not at all when the client gives up first.
+bool same_framing(const connection& a, const connection& b) {
+    if (a.requests != b.requests) return false;
+    const auto refused_or_cut = [](ending end) {
+        return end == ending::peer_closed || end == ending::malformed ||
+               end == ending::head_too_big;
+    };
+    return a.end == b.end || (refused_or_cut(a.end) && refused_or_cut(b.end));
+}
+
+// Maps a read error to the session's way of ending the connection (session::on_read_failed).
+ending ending_of(const beast::error_code& ec) {
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec == net::error::eof) {
+        return ending::peer_closed;
+    }
+    if (ec == http::error::body_limit) return ending::too_large;
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+        return ending::head_too_big;
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
+        return ending::malformed;
+    }
+    return ending::read_failed;
+}
+
+// Reads every request of one connection the way a session does.
+connection serve(std::string_view bytes, std::size_t piece) {
+    const seshook::server_config defaults;
+    byte_stream stream(bytes, piece);
+    beast::flat_buffer buffer(defaults.max_header_bytes + buffer_slack);
+    connection served;
+    for (;;) {
+        // Wait for the first bytes of the next request, unless pipelined ones are buffered.
+        beast::error_code ec;
+        if (buffer.size() == 0) {
+            buffer.commit(stream.read_some(buffer.prepare(first_read_size), ec));
+            if (ec) return served;
+        }
+
+        // A fresh parser for each request, with the server's limits; head, then body.
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(defaults.max_header_bytes));
+        parser.body_limit(defaults.max_body_bytes);
+        const std::size_t head_bytes = http::read_header(stream, buffer, parser, ec);
+        if (!ec && head_bytes > defaults.max_header_bytes) ec = http::error::header_limit;
+        if (!ec) http::read(stream, buffer, parser, ec);
+        if (ec) {
+            served.end = ending_of(ec);
+            return served;
+        }
+
+        // The request the callback handler would get.
+        auto request = parser.release();
+        seshook::fuzz::require(request.body().size() <= defaults.max_body_bytes,
+                               "a body is never larger than max_body_bytes");
+        served.requests.push_back(
+            {request.method(), std::string(request.target()), std::move(request.body())});
+        if (!request.keep_alive()) {
+            served.end = ending::not_kept;
+            return served;
+        }
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+
+    // Frame the requests from all bytes at once, then from pieces of 1 to 29 bytes.
+    const connection whole = serve(bytes, bytes.size() + 1);
+    const connection pieces = serve(bytes, 1 + size % 29);
+    if (!same_framing(whole, pieces)) {
+        print("read whole", whole);
+        print("read in pieces", pieces);
+        seshook::fuzz::require(false, "the requests read do not depend on how bytes are segmented");
+    }
+
+    // Validate every complete request's body and build its records.
+    for (const served_request& request : whole.requests) {
+        seshook::fuzz::check_callback_body(request.body);
+    }
+    return 0;
+}
