@@ -9,6 +9,8 @@ function(seshook_configure_target target)
             "${PROJECT_SOURCE_DIR}/include" "${PROJECT_SOURCE_DIR}/src")
     endif()
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+    # Boost's assertions, where they are on (no NDEBUG), go through src/support/boost_assert.cpp.
+    target_compile_definitions(${target} PUBLIC BOOST_ENABLE_ASSERT_DEBUG_HANDLER)
     # NOTE: GCC 12 at -O2 warns -Wrestrict on plain `"text" + std::string` (GCC bug 105651, a
     # false positive inside libstdc++); it would bury real warnings, so it is turned off there.
     if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)

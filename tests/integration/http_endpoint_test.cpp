@@ -240,6 +240,26 @@ TEST_F(HttpEndpoint, HeadOverTheLimitIs431EvenWhenItsRequestLineArrivesFirst) {
               200u);
 }
 
+TEST_F(HttpEndpoint, EmptyChunkedBodyInPiecesIsRefusedAndTheDaemonLives) {
+    // Found by fuzz/request_fuzzer: a last chunk that came first and in pieces tripped a wrong
+    // assertion of Beast, which aborted the daemon wherever assertions are on (the sanitizer
+    // build); see src/support/boost_assert.cpp.
+    auto& daemon = start_daemon();
+    raw_connection connection(daemon.port());
+    connection.send(
+        "POST /callback HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n");
+    for (const char* piece : {"\r", "\n"}) {
+        std::this_thread::sleep_for(100ms);  // so that the session reads each piece apart
+        connection.send(piece);
+    }
+    const auto response = connection.read_response();
+    EXPECT_EQ(response.status, 400u) << response.body;
+    EXPECT_EQ(json_body(response).value("error", ""), "invalid_json") << response.body;
+
+    // Still alive, still serving.
+    EXPECT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(1))).status, 200u);
+}
+
 TEST_F(HttpEndpoint, OversizedChunkTrailerIs431AndTheDaemonLives) {
     // A trailer field past 64 KiB once made Beast throw out of the session and abort the
     // daemon; a long trailer of many fields grew memory without bound.
