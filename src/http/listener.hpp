@@ -1,16 +1,18 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
 
+#include "http/session.hpp"
 #include "seshook/config/config.hpp"
 #include "seshook/http/callback_handler.hpp"
-#include "http/session.hpp"
+#include "seshook/support/error_reporter.hpp"
 
 namespace seshook {
 
@@ -35,12 +37,17 @@ private:
     void do_accept();
     void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
 
+    // Returns the answer for a connection past a limit, or nothing when it may be served.
+    std::optional<http_answer> check_limits(const boost::asio::ip::tcp::socket& socket);
+
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer retry_timer_;
     const server_config& config_;
     callback_handler& handler_;
     std::shared_ptr<session_registry> registry_;
+    error_reporter overload_errors_{"listener"};
+    error_reporter per_client_warnings_{"listener", std::chrono::seconds(1), report_level::warn};
     std::atomic<bool> stopped_{false};
 };
 
