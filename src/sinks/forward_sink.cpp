@@ -258,8 +258,9 @@ void forward_sink::do_open() {
             "network path can pose as it and read or change the events sent to it",
             name(), url_.host);
     } else if (url_.tls && !options_.ca_pem.empty()) {
-        spdlog::info("[sink:{}] trusting only the certificate authorities in {}", name(),
-                     options_.ca_file.empty() ? "its ca_pem" : options_.ca_file.string());
+        spdlog::info(
+            "[sink:{}] trusting only the certificate authorities in {}", name(),
+            options_.ca_file.empty() ? "the bundle it was given" : options_.ca_file.string());
     }
     if (signer_) {
         spdlog::info("[sink:{}] signing every request the Standard Webhooks way", name());

@@ -226,6 +226,8 @@ struct http_client::impl {
 
     /// Makes the handshake check that the certificate names the URL's host: its DNS name, or
     /// its address when the URL holds an IP literal (matched against IP subjectAltNames only).
+    /// A wildcard must stand for a whole label ("*.example.com", never "f*.example.com"), as
+    /// RFC 6125 advises.
     bool expect_host_name() {
         X509_VERIFY_PARAM* param = SSL_get0_param(secure->native_handle());
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
