@@ -218,17 +218,18 @@ TEST_F(Forwarding, HttpsDownstreamOfAPrivateCaIsTrustedThroughTheCaFile) {
 
     ASSERT_TRUE(receiver.wait_for_requests(1, 10s));
     EXPECT_EQ(receiver.requests().front().body, sample_event(1));
-    EXPECT_TRUE(daemon.log_contains("[sink:downstream] trusting only the certificate "
-                                    "authorities in " +
-                                    (files / "ca.pem").string()));
+    EXPECT_TRUE(
+        daemon.log_contains("[sink:downstream] trusting only the certificate "
+                            "authorities in " +
+                            (files / "ca.pem").string()));
     EXPECT_FALSE(daemon.log_contains("verify_tls = false"));
 }
 
 TEST_F(Forwarding, HttpsDownstreamOfAPrivateCaIsDeadLetteredWithoutTheCaFile) {
     const auto authority = tls_authority::create();
     tiny_http_receiver receiver(authority.issue({"127.0.0.1"}));
-    auto& daemon = start_daemon(
-        with_sinks(forward_sink_toml(receiver.url("/hook"), quick_attempts(""))));
+    auto& daemon =
+        start_daemon(with_sinks(forward_sink_toml(receiver.url("/hook"), quick_attempts(""))));
 
     ASSERT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(1))).status, 200u);
 
@@ -267,8 +268,9 @@ TEST_F(Forwarding, VerifyTlsOffDeliversToAnyCertificateAndWarnsNamingTheSink) {
     ASSERT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(1))).status, 200u);
 
     ASSERT_TRUE(receiver.wait_for_requests(1, 10s));
-    EXPECT_TRUE(daemon.log_contains(" warning [sink:downstream] verify_tls = false: the "
-                                    "certificate of 127.0.0.1 is not checked"))
+    EXPECT_TRUE(
+        daemon.log_contains(" warning [sink:downstream] verify_tls = false: the "
+                            "certificate of 127.0.0.1 is not checked"))
         << daemon.log_text();
 }
 
@@ -293,8 +295,7 @@ TEST_F(Forwarding, BadSigningSecretOrCaFileStopsTheDaemonNamingTheKey) {
     // A CA file that is not there.
     result = start_with("ca_file = \"" + (dir / "missing-ca.pem").string() + "\"\n");
     EXPECT_EQ(result.exit_code, 1);
-    EXPECT_NE(result.err.find("sinks[0].ca_file: cannot read " +
-                              (dir / "missing-ca.pem").string() +
+    EXPECT_NE(result.err.find("sinks[0].ca_file: cannot read " + (dir / "missing-ca.pem").string() +
                               ": No such file or directory"),
               std::string::npos)
         << result.err;
