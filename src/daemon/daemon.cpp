@@ -272,7 +272,8 @@ int run_daemon(const config& cfg) {
         [&](const boost::system::error_code& ec, int signal_number) {
             if (ec) return;
             if (signal_number == SIGHUP) {
-                spdlog::info("[daemon] SIGHUP: reopening files");
+                spdlog::info("[daemon] SIGHUP: reopening files{}",
+                             tls ? " and reloading the certificate" : "");
                 sinks.reopen();
                 rejects.reopen();
                 if (tls) tls->reload();

@@ -155,6 +155,25 @@ TEST_F(Tls, DefaultMinimumAcceptsTls12WithAModernCipher) {
     EXPECT_EQ(connection.read_response().status, 200u);
 }
 
+TEST_F(Tls, ResumesASessionFromItsTicket) {
+    auto& daemon = start_daemon(with_tls());
+    for (const auto version : {tls_protocol::tls1_2, tls_protocol::tls1_3}) {
+        auto client = verifying_client();
+        client.only = version;
+        tls_connection first(daemon.tls_port(), client);
+        first.send(make_post("/callback", sample_event(1)));
+        ASSERT_EQ(first.read_response().status, 200u);
+        EXPECT_FALSE(first.resumed());
+
+        // The next connection skips the full handshake, with no session kept by the daemon.
+        client.resume = first.session();
+        tls_connection second(daemon.tls_port(), client);
+        EXPECT_TRUE(second.resumed()) << second.protocol();
+        second.send(make_post("/callback", sample_event(2)));
+        EXPECT_EQ(second.read_response().status, 200u);
+    }
+}
+
 TEST_F(Tls, SilentAndGarbageClientsAreCutOffWhileServingGoesOn) {
     auto options = with_tls();
     options.server_toml = "request_timeout = \"1s\"";

@@ -108,6 +108,7 @@ tls_connection::tls_connection(std::uint16_t port, tls_client_options options,
     SSL* ssl = impl_->stream->native_handle();
     SSL_set_tlsext_host_name(ssl, options.host_name.c_str());
     if (!options.trusted_root_pem.empty()) SSL_set1_host(ssl, options.host_name.c_str());
+    if (options.resume) SSL_set_session(ssl, options.resume.get());
 
     // Handshake.
     if (const auto ec = impl_->run([&](auto handler) {
@@ -165,6 +166,14 @@ std::string tls_connection::peer_common_name() const {
 
 std::string tls_connection::protocol() const {
     return SSL_get_version(impl_->stream->native_handle());
+}
+
+tls_session tls_connection::session() const {
+    return tls_session(SSL_get1_session(impl_->stream->native_handle()), SSL_SESSION_free);
+}
+
+bool tls_connection::resumed() const {
+    return SSL_session_reused(impl_->stream->native_handle()) == 1;
 }
 
 tls_ending tls_connection::wait_end(std::chrono::milliseconds timeout) {

@@ -8,10 +8,15 @@
 
 #include "support/raw_http.hpp"
 
+struct ssl_session_st;  // OpenSSL's SSL_SESSION
+
 namespace seshook::testing {
 
 /// The TLS protocol versions a test client may be limited to.
 enum class tls_protocol { any, tls1_1, tls1_2, tls1_3 };
+
+/// A TLS session that a client may resume on its next connection; opaque to tests.
+using tls_session = std::shared_ptr<::ssl_session_st>;
 
 /// How a TLS connection ended, as the client saw it.
 enum class tls_ending {
@@ -29,6 +34,7 @@ struct tls_client_options {
     // version (OpenSSL 3 refuses TLS 1.1 by itself otherwise), and the refusal, if any, is the
     // server's.
     bool legacy = false;
+    tls_session resume;  // offered for resumption; empty: a full handshake
 };
 
 /// A blocking TLS client connection to 127.0.0.1, for end-to-end tests: connects and completes
@@ -56,6 +62,13 @@ public:
 
     /// Returns the negotiated version, e.g. "TLSv1.3".
     std::string protocol() const;
+
+    /// Returns the session to resume later; with TLS 1.3 the server sends it after the
+    /// handshake, so read a response first.
+    tls_session session() const;
+
+    /// Returns true when the handshake resumed the offered session instead of a full one.
+    bool resumed() const;
 
     /// Waits until the server ends the connection, discarding what it still sends, and says
     /// how it ended; still_open when it stays open for `timeout`.
