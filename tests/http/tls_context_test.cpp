@@ -23,7 +23,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 using testing::temp_dir;
-using testing::test_certificate_authority;
+using testing::tls_authority;
 using testing::tls_identity;
 
 void write_text(const std::filesystem::path& path, std::string_view text) {
@@ -55,7 +55,7 @@ protected:
     }
 
     temp_dir dir_;
-    test_certificate_authority ca_;
+    const tls_authority ca_ = tls_authority::create();
     tls_config settings_;
 };
 

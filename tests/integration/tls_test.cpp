@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "integration/integration_helpers.hpp"
 #include "support/test_certificates.hpp"
@@ -25,8 +26,8 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 
 // The serial numbers of the certificates the tests serve, as the client reads them (hex).
-constexpr std::uint64_t first_serial = 0x51;
-constexpr std::uint64_t second_serial = 0x52;
+constexpr long first_serial = 0x51;
+constexpr long second_serial = 0x52;
 
 void write_text(const std::filesystem::path& path, std::string_view text) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
@@ -36,7 +37,15 @@ void write_text(const std::filesystem::path& path, std::string_view text) {
 // connects as a client that trusts that CA alone.
 class Tls : public daemon_test {
 protected:
-    Tls() { ca_.issue({"localhost", "127.0.0.1"}, first_serial).write(cert_file(), key_file()); }
+    Tls() { issue({"localhost", "127.0.0.1"}, first_serial).write(cert_file(), key_file()); }
+
+    /// Issues a server certificate as public authorities do: signed by an intermediate, whose
+    /// certificate follows the server's in the chain (as in certbot's fullchain.pem).
+    tls_identity issue(const std::vector<std::string>& names, long serial) const {
+        auto identity = intermediate_.issue(names, serial);
+        identity.certificate_pem += intermediate_.certificate_pem;
+        return identity;
+    }
 
     std::filesystem::path cert_file() const { return certs_ / "fullchain.pem"; }
     std::filesystem::path key_file() const { return certs_ / "privkey.pem"; }
@@ -52,7 +61,7 @@ protected:
     /// Returns a client that verifies the chain against the test's CA and the name localhost.
     tls_client_options verifying_client() const {
         tls_client_options options;
-        options.trusted_root_pem = ca_.root_pem();
+        options.trusted_root_pem = root_.certificate_pem;
         return options;
     }
 
@@ -63,12 +72,13 @@ protected:
     }
 
     temp_dir certs_;
-    test_certificate_authority ca_;
+    const tls_authority root_ = tls_authority::create("seshook test root CA");
+    const tls_authority intermediate_ = root_.issue_authority("seshook test intermediate CA");
 };
 
-std::string hex(std::uint64_t serial) {
+std::string hex(long serial) {
     char text[32];
-    std::snprintf(text, sizeof text, "%02llX", static_cast<unsigned long long>(serial));
+    std::snprintf(text, sizeof text, "%02lX", static_cast<unsigned long>(serial));
     return text;
 }
 
@@ -219,7 +229,7 @@ TEST_F(Tls, SighupServesTheNewCertificateAndKeepsOpenConnections) {
     ASSERT_EQ(before.peer_serial(), hex(first_serial));
 
     // The certificate is renewed at the same paths, then the daemon is told.
-    ca_.issue({"localhost", "127.0.0.1"}, second_serial).write(cert_file(), key_file());
+    issue({"localhost", "127.0.0.1"}, second_serial).write(cert_file(), key_file());
     daemon.send_signal(SIGHUP);
     ASSERT_TRUE(daemon.wait_for_log("[tls] reloaded", 5s)) << daemon.log_text();
 
@@ -248,7 +258,7 @@ TEST_F(Tls, BrokenReplacementIsRefusedAndTheOldCertificateStays) {
     }
 
     // A new certificate beside the old key: the pair does not match.
-    write_text(cert_file(), ca_.issue({"localhost"}, second_serial).certificate_pem);
+    write_text(cert_file(), issue({"localhost"}, second_serial).certificate_pem);
     daemon.send_signal(SIGHUP);
     ASSERT_TRUE(daemon.wait_for_log("does not belong to the certificate", 5s)) << daemon.log_text();
     tls_connection client(daemon.tls_port(), verifying_client());
@@ -270,7 +280,7 @@ TEST_F(Tls, CheckConfigLoadsTheCertificateAndKey) {
               0);
 
     // A key of another certificate: caught by the check, and at start.
-    write_text(dir / "other.pem", ca_.issue({"localhost"}, 9).private_key_pem);
+    write_text(dir / "other.pem", issue({"localhost"}, 9).private_key_pem);
     for (const bool check_only : {true, false}) {
         std::vector<std::string> arguments{"--config", config(dir / "other.pem")};
         if (check_only) arguments.push_back("--check-config");

@@ -1,18 +1,23 @@
 #include "support/test_certificates.hpp"
 
-#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <boost/asio/ip/address.hpp>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string_view>
 
 namespace seshook::testing {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
 namespace {
 
 [[noreturn]] void fail(const std::string& what) {
@@ -35,119 +40,174 @@ std::string bio_text(BIO* bio) {
     return std::string(data, static_cast<std::size_t>(size));
 }
 
-void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) {
+void add_extension(X509* cert, int nid, const std::string& value) {
     X509V3_CTX context;
     X509V3_set_ctx_nodb(&context);
-    X509V3_set_ctx(&context, issuer, cert, nullptr, nullptr, 0);
+    X509V3_set_ctx(&context, cert, cert, nullptr, nullptr, 0);
     extension_ptr extension(X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str()));
     if (!extension || X509_add_ext(cert, extension.get(), -1) != 1) {
         fail("cannot add extension " + value);
     }
 }
 
-pkey_ptr make_key() {
-    pkey_ptr key(EVP_EC_gen("P-256"));
-    if (!key) fail("cannot create a key");
-    return key;
-}
-
-// Returns "DNS:a,IP:b" for the names, the only place where clients look for them.
-std::string alt_names(const std::vector<std::string>& names) {
-    std::string text;
-    for (const auto& name : names) {
-        boost::system::error_code ec;
-        boost::asio::ip::make_address(name, ec);
-        text += (text.empty() ? "" : ",") + std::string(ec ? "DNS:" : "IP:") + name;
+// The PEM text of what a memory BIO holds after `write` filled it.
+template <class Write>
+std::string pem_text(Write write, std::string_view what) {
+    bio_ptr bio(BIO_new(BIO_s_mem()));
+    if (!bio || write(bio.get()) != 1) {
+        fail("cannot write the " + std::string(what));
     }
-    return text;
+    return bio_text(bio.get());
 }
 
-// What a certificate to make says of itself.
-struct certificate_request {
-    std::string common_name;
-    std::vector<std::string> names;  // none for a CA
-    std::uint64_t serial = 1;
-    bool authority = false;
+std::string pem_of(X509* cert) {
+    return pem_text([&](BIO* bio) { return PEM_write_bio_X509(bio, cert); }, "certificate");
+}
+
+std::string pem_of(EVP_PKEY* key) {
+    return pem_text(
+        [&](BIO* bio) {
+            return PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+        },
+        "private key");
+}
+
+template <class T, void (*Free)(T*), class Read>
+std::unique_ptr<T, openssl_deleter<T, Free>> from_pem(const std::string& pem, Read read) {
+    bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    std::unique_ptr<T, openssl_deleter<T, Free>> object(
+        bio ? read(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!object) {
+        fail("cannot read a PEM certificate or key");
+    }
+    return object;
+}
+
+// What a certificate is for.
+enum class certificate_role {
+    authority,    // signs other certificates only
+    server,       // presented by a server, signed by an authority
+    self_signed,  // presented by a server and trusted as it is, like an authority
 };
 
-// Makes a certificate for `key`, signed by `issuer_key` under `issuer`, or by `key` itself when
-// `issuer` is null.
+// What a new certificate says about itself.
+struct certificate_request {
+    std::string common_name;
+    std::vector<std::string> names;  // subjectAltName entries, DNS names or IP addresses
+    certificate_role role = certificate_role::server;
+    long serial = 1;
+};
+
+// Makes a certificate for `key`, valid from a minute ago for a day, signed by the issuer's
+// key (the certificate signs itself when `issuer` is null).
 x509_ptr make_certificate(const certificate_request& request, EVP_PKEY* key, X509* issuer,
                           EVP_PKEY* issuer_key) {
     x509_ptr cert(X509_new());
-    if (!cert) fail("cannot create a certificate");
-    X509_set_version(cert.get(), 2);
-
-    // Serial and validity: a day, starting a minute ago so clock steps do not matter.
-    BIGNUM* serial = BN_new();
-    if (serial == nullptr || BN_set_word(serial, request.serial) != 1 ||
-        BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert.get())) == nullptr) {
-        BN_free(serial);
-        fail("cannot set the serial number");
+    if (!cert) {
+        fail("cannot create a certificate");
     }
-    BN_free(serial);
+    X509_set_version(cert.get(), 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), request.serial);
     X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
     X509_set_pubkey(cert.get(), key);
 
-    // Subject, and the issuer's name (its own for a self-signed one).
+    // Subject, and issuer: the authority's subject, or the subject itself.
     X509_NAME* subject = X509_get_subject_name(cert.get());
     X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
                                reinterpret_cast<const unsigned char*>(request.common_name.c_str()),
                                -1, -1, 0);
-    X509* signer = issuer != nullptr ? issuer : cert.get();
-    X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
+    X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : subject);
 
-    // What it may be used for.
-    if (request.authority) {
-        add_extension(cert.get(), signer, NID_basic_constraints, "critical,CA:TRUE");
-        // NOTE: digitalSignature too, so that a self-signed one can also serve TLS itself.
-        add_extension(cert.get(), signer, NID_key_usage,
-                      "critical,digitalSignature,keyCertSign,cRLSign");
-    } else {
-        add_extension(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE");
-        add_extension(cert.get(), signer, NID_ext_key_usage, "serverAuth");
+    // Names as subjectAltName entries, the only place clients look for them.
+    std::string alt_names;
+    for (const auto& name : request.names) {
+        error_code ec;
+        asio::ip::make_address(name, ec);
+        alt_names += (alt_names.empty() ? "" : ",") + std::string(ec ? "DNS:" : "IP:") + name;
     }
-    if (!request.names.empty()) {
-        add_extension(cert.get(), signer, NID_subject_alt_name, alt_names(request.names));
+    if (!alt_names.empty()) {
+        add_extension(cert.get(), NID_subject_alt_name, alt_names);
     }
-    add_extension(cert.get(), signer, NID_subject_key_identifier, "hash");
-    if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) == 0) {
+    switch (request.role) {
+        case certificate_role::authority:
+            add_extension(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
+            add_extension(cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
+            break;
+        case certificate_role::server:
+            add_extension(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
+            add_extension(cert.get(), NID_ext_key_usage, "serverAuth");
+            break;
+        case certificate_role::self_signed:
+            add_extension(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
+            break;
+    }
+    if (X509_sign(cert.get(), issuer_key ? issuer_key : key, EVP_sha256()) == 0) {
         fail("cannot sign the certificate");
     }
     return cert;
 }
 
-std::string pem_of(X509* cert) {
-    bio_ptr bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) fail("cannot write a certificate");
-    return bio_text(bio.get());
-}
-
-std::string pem_of(EVP_PKEY* key) {
-    bio_ptr bio(BIO_new(BIO_s_mem()));
-    if (!bio ||
-        PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-        fail("cannot write a key");
+pkey_ptr new_key() {
+    pkey_ptr key(EVP_EC_gen("P-256"));
+    if (!key) {
+        fail("cannot create a key");
     }
-    return bio_text(bio.get());
+    return key;
 }
 
 void write_text(const std::filesystem::path& path, std::string_view text) {
     std::ofstream file(path, std::ios::binary | std::ios::trunc);
     file.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!file.flush()) fail("cannot write " + path.string());
+    if (!file.flush()) {
+        fail("cannot write " + path.string());
+    }
 }
 
 }  // namespace
 
 tls_identity tls_identity::self_signed(const std::vector<std::string>& names) {
-    if (names.empty()) fail("a certificate needs at least one name");
-    const pkey_ptr key = make_key();
+    if (names.empty()) {
+        fail("a certificate needs at least one name");
+    }
+    const auto key = new_key();
+    const auto cert = make_certificate({names.front(), names, certificate_role::self_signed},
+                                       key.get(), nullptr, nullptr);
+    return {pem_of(cert.get()), pem_of(key.get())};
+}
 
-    // NOTE: marked as a CA, so that a client can trust it as its own root.
+tls_authority tls_authority::create(const std::string& name) {
+    const auto key = new_key();
     const auto cert =
-        make_certificate({names.front(), names, 1, true}, key.get(), nullptr, nullptr);
+        make_certificate({name, {}, certificate_role::authority}, key.get(), nullptr, nullptr);
+    return {pem_of(cert.get()), pem_of(key.get())};
+}
+
+tls_identity tls_authority::issue(const std::vector<std::string>& names) const {
+    static std::atomic<long> serial{1};
+    return issue(names, ++serial);
+}
+
+tls_identity tls_authority::issue(const std::vector<std::string>& names, long serial) const {
+    if (names.empty()) {
+        fail("a certificate needs at least one name");
+    }
+    const auto issuer = from_pem<X509, X509_free>(certificate_pem, PEM_read_bio_X509);
+    const auto issuer_key =
+        from_pem<EVP_PKEY, EVP_PKEY_free>(private_key_pem, PEM_read_bio_PrivateKey);
+    const auto key = new_key();
+    const auto cert = make_certificate({names.front(), names, certificate_role::server, serial},
+                                       key.get(), issuer.get(), issuer_key.get());
+    return {pem_of(cert.get()), pem_of(key.get())};
+}
+
+tls_authority tls_authority::issue_authority(const std::string& name) const {
+    const auto issuer = from_pem<X509, X509_free>(certificate_pem, PEM_read_bio_X509);
+    const auto issuer_key =
+        from_pem<EVP_PKEY, EVP_PKEY_free>(private_key_pem, PEM_read_bio_PrivateKey);
+    const auto key = new_key();
+    const auto cert = make_certificate({name, {}, certificate_role::authority}, key.get(),
+                                       issuer.get(), issuer_key.get());
     return {pem_of(cert.get()), pem_of(key.get())};
 }
 
@@ -156,31 +216,6 @@ void tls_identity::write(const std::filesystem::path& cert_file,
     write_text(cert_file, certificate_pem);
     write_text(key_file, private_key_pem);
     ::chmod(key_file.c_str(), 0600);
-}
-
-struct test_certificate_authority::impl {
-    pkey_ptr root_key = make_key();
-    x509_ptr root =
-        make_certificate({"seshook test root CA", {}, 1, true}, root_key.get(), nullptr, nullptr);
-    pkey_ptr intermediate_key = make_key();
-    x509_ptr intermediate = make_certificate({"seshook test intermediate CA", {}, 2, true},
-                                             intermediate_key.get(), root.get(), root_key.get());
-    std::string root_pem = pem_of(root.get());
-};
-
-test_certificate_authority::test_certificate_authority() : impl_(std::make_unique<impl>()) {}
-
-test_certificate_authority::~test_certificate_authority() = default;
-
-const std::string& test_certificate_authority::root_pem() const noexcept { return impl_->root_pem; }
-
-tls_identity test_certificate_authority::issue(const std::vector<std::string>& names,
-                                               std::uint64_t serial) const {
-    if (names.empty()) fail("a certificate needs at least one name");
-    const pkey_ptr key = make_key();
-    const auto leaf = make_certificate({names.front(), names, serial, false}, key.get(),
-                                       impl_->intermediate.get(), impl_->intermediate_key.get());
-    return {pem_of(leaf.get()) + pem_of(impl_->intermediate.get()), pem_of(key.get())};
 }
 
 }  // namespace seshook::testing

@@ -1,14 +1,13 @@
 #pragma once
 
-#include <cstdint>
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <vector>
 
 namespace seshook::testing {
 
-/// A certificate (or a chain, leaf first) and its private key in PEM.
+/// A certificate (or a chain, leaf first) and its private key in PEM. Keys are made fresh in
+/// memory at test time; nothing key-like is kept in the source tree.
 struct tls_identity {
     std::string certificate_pem;
     std::string private_key_pem;
@@ -16,32 +15,31 @@ struct tls_identity {
     /// Creates a self-signed certificate valid for `names` (DNS names or IP addresses).
     static tls_identity self_signed(const std::vector<std::string>& names);
 
-    /// Writes the chain to `cert_file` and the key to `key_file`, the key readable by its
-    /// owner only, as an operator would keep it.
+    /// Writes the certificate to `cert_file` and the key to `key_file`, the key readable by
+    /// its owner only, as an operator would keep it.
     void write(const std::filesystem::path& cert_file, const std::filesystem::path& key_file) const;
 };
 
-/// A private certificate authority made for one test, shaped like a public one: a root that
-/// clients trust, and an intermediate that signs the server certificates. Keys are made fresh
-/// in memory; nothing key-like is kept in the source tree.
-class test_certificate_authority {
-public:
-    test_certificate_authority();
-    ~test_certificate_authority();
-    test_certificate_authority(const test_certificate_authority&) = delete;
-    test_certificate_authority& operator=(const test_certificate_authority&) = delete;
+/// A private certificate authority, as a company runs for its internal services: its own
+/// certificate (the one a client must be told to trust) and the key it signs with.
+struct tls_authority {
+    std::string certificate_pem;
+    std::string private_key_pem;
 
-    /// Returns the root certificate in PEM, for a client to trust.
-    const std::string& root_pem() const noexcept;
+    /// Creates an authority with a fresh key and a self-signed CA certificate called `name`.
+    static tls_authority create(const std::string& name = "seshook test CA");
 
-    /// Issues a server certificate for `names` (DNS names or IP addresses; the first is also
-    /// the common name) with the serial number `serial`. Its certificate_pem holds the leaf,
-    /// then the intermediate that signed it.
-    tls_identity issue(const std::vector<std::string>& names, std::uint64_t serial) const;
+    /// Issues a server certificate valid for `names` (DNS names or IP addresses), signed by
+    /// this authority; the identity presents the certificate alone, without the authority's.
+    tls_identity issue(const std::vector<std::string>& names) const;
 
-private:
-    struct impl;
-    std::unique_ptr<impl> impl_;
+    /// Issues one as above with the serial number `serial`, so that a test can tell which
+    /// certificate a server presented.
+    tls_identity issue(const std::vector<std::string>& names, long serial) const;
+
+    /// Issues an intermediate authority called `name`, signed by this one, as public
+    /// authorities sign server certificates with an intermediate rather than with their root.
+    tls_authority issue_authority(const std::string& name) const;
 };
 
 }  // namespace seshook::testing
