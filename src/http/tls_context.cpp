@@ -167,8 +167,9 @@ std::string bio_text(BIO* bio) {
 // Returns "subject …, serial …, valid until …" of a certificate: nothing secret.
 std::string describe(X509* certificate) {
     bio_ptr subject(BIO_new(BIO_s_mem()));
-    if (subject)
+    if (subject) {
         X509_NAME_print_ex(subject.get(), X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253);
+    }
     std::string serial = "?";
     if (BIGNUM* number = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr)) {
         if (char* hex = BN_bn2hex(number)) {
