@@ -155,18 +155,19 @@ http_answer callback_handler::answer_intake(const intake_result& result, std::si
 
 http_answer callback_handler::refuse_unreadable(unsigned status, std::string_view code,
                                                 std::string_view detail, std::string_view peer,
-                                                std::string_view partial_body) {
-    http_answer answer = reject(status, code, detail, peer, partial_body);
+                                                std::string_view partial_body,
+                                                std::string_view content_encoding) {
+    http_answer answer = reject(status, code, detail, peer, partial_body, content_encoding);
     answer.close = true;
     return answer;
 }
 
 http_answer callback_handler::reject(unsigned status, std::string_view code,
                                      std::string_view detail, std::string_view peer,
-                                     std::string_view body) {
+                                     std::string_view body, std::string_view content_encoding) {
     // Keep the body for inspection and replay, then tell the client and the operator why.
     counters_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
-    rejects_.keep(code, detail, peer, body);
+    rejects_.keep(code, detail, peer, body, content_encoding);
     spdlog::warn("[http] rejected callback from {}: {}: {}", peer, code,
                  printable(detail, max_logged_text));
     return http_answer{status, error_body(code, detail)};

@@ -1,10 +1,10 @@
 #include "http/listener.hpp"
 
-#include <chrono>
-#include <system_error>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <system_error>
 
 #include "seshook/support/error_reporter.hpp"
 
@@ -20,21 +20,25 @@ constexpr auto accept_retry_pause = std::chrono::milliseconds(50);
 
 }  // namespace
 
-listener::listener(net::io_context& io, const server_config& config, callback_handler& handler)
+listener::listener(net::io_context& io, const server_config& config, listen_address where,
+                   callback_handler& handler, std::shared_ptr<session_registry> registry,
+                   std::shared_ptr<tls_context_store> tls)
     : io_(io),
       acceptor_(net::make_strand(io)),
       retry_timer_(acceptor_.get_executor()),
       config_(config),
+      where_(std::move(where)),
       handler_(handler),
-      registry_(std::make_shared<session_registry>()) {}
+      registry_(std::move(registry)),
+      tls_(std::move(tls)) {}
 
 void listener::open() {
     // Resolve the configured address; only numeric addresses are taken, no DNS at start.
     beast::error_code ec;
-    const auto address = net::ip::make_address(config_.listen_host, ec);
-    const std::string where = config_.listen_host + ":" + std::to_string(config_.listen_port);
+    const auto address = net::ip::make_address(where_.host, ec);
+    const std::string where = where_.host + ":" + std::to_string(where_.port);
     if (ec) throw std::system_error(ec, "listen address " + where);
-    const tcp::endpoint endpoint(address, config_.listen_port);
+    const tcp::endpoint endpoint(address, where_.port);
 
     // Open, bind and listen, naming the address in any failure.
     acceptor_.open(endpoint.protocol(), ec);
@@ -82,16 +86,45 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
         return;
     }
 
-    // Past the connection limit, the client is told so and the connection closed.
-    const bool overloaded = registry_->size() >= config_.max_connections;
-    if (overloaded) {
-        static error_reporter overload_warnings("listener");
-        overload_warnings.report("connection limit reached (" +
-                                 std::to_string(config_.max_connections) +
-                                 "), answering 503");
-    }
-    std::make_shared<session>(std::move(socket), config_, handler_, registry_, overloaded)->start();
+    // Past a connection limit, the client is told so and the connection closed.
+    auto refusal = check_limits(socket);
+    std::make_shared<session>(std::move(socket), config_, handler_, registry_, std::move(refusal),
+                              tls_)
+        ->start();
     do_accept();
+}
+
+std::optional<http_answer> listener::check_limits(const tcp::socket& socket) {
+    // NOTE: runs on the acceptor's strand, and a session joins the registry before the next
+    // accept, so this listener cannot pass a limit between the check and the add. Listeners
+    // that share the registry (plain and TLS) check on their own strands: together they may
+    // pass a limit by one connection for each listener beyond the first, no more.
+    const auto refuse = [](std::string_view detail, std::chrono::seconds retry_after) {
+        http_answer answer{503,
+                           R"({"error":"overloaded","detail":")" + std::string(detail) + "\"}"};
+        answer.retry_after = retry_after;
+        answer.close = true;
+        return answer;
+    };
+
+    // The total.
+    if (registry_->size() >= config_.max_connections) {
+        overload_errors_.report("connection limit reached (" +
+                                std::to_string(config_.max_connections) + "), answering 503");
+        return refuse("too many connections", std::chrono::seconds(0));
+    }
+
+    // Each client's share, by the TCP peer's address.
+    if (config_.max_connections_per_client == 0) return std::nullopt;
+    beast::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) return std::nullopt;
+    const std::string peer = remote.address().to_string();
+    if (registry_->count_from(peer) < config_.max_connections_per_client) return std::nullopt;
+    per_client_warnings_.report("too many connections from " + peer + " (" +
+                                std::to_string(config_.max_connections_per_client) +
+                                ", max_connections_per_client), answering 503");
+    return refuse("too many connections from your address", std::chrono::seconds(1));
 }
 
 }  // namespace seshook

@@ -63,6 +63,19 @@ TEST(ErrorReporter, SaysHowManyWentUnloggedWhenItGoesAway) {
     EXPECT_EQ(lines[1], "error [sink:events] 3 more similar errors since the last one logged");
 }
 
+TEST(ErrorReporter, LogsAtWarnWhenAskedTo) {
+    testing::log_capture log;
+    {
+        error_reporter warnings("listener", std::chrono::hours(1), report_level::warn);
+        warnings.report("too many connections from 203.0.113.7");
+        warnings.report("too many connections from 203.0.113.7");
+    }
+    const auto lines = log.lines();
+    ASSERT_THAT(lines, SizeIs(2));
+    EXPECT_EQ(lines[0], "warning [listener] too many connections from 203.0.113.7");
+    EXPECT_EQ(lines[1], "warning [listener] 1 more similar warnings since the last one logged");
+}
+
 TEST(ErrorReporter, KeepsPayloadTextVerbatim) {
     testing::log_capture log;
     error_reporter errors("schema");

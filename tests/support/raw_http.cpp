@@ -12,6 +12,7 @@
 #include <charconv>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 namespace seshook::testing {
 namespace {
@@ -55,17 +56,43 @@ bool raw_response::has_header(std::string_view name) const {
 }
 
 raw_connection::raw_connection(std::uint16_t port, milliseconds timeout) : timeout_(timeout) {
+    connect(port, "");
+}
+
+raw_connection::raw_connection(std::uint16_t port, const std::string& source, milliseconds timeout)
+    : timeout_(timeout) {
+    connect(port, source);
+}
+
+void raw_connection::connect(std::uint16_t port, const std::string& source) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "raw_http: socket");
+    const auto fail = [this](const std::string& what) {
+        const int error = errno;
+        ::close(fd_);
+        fd_ = -1;
+        return std::system_error(error, std::generic_category(), "raw_http: " + what);
+    };
+
+    // A chosen source address; any address of 127.0.0.0/8 is the loopback on Linux.
+    if (!source.empty()) {
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        if (::inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1) {
+            errno = EINVAL;
+            throw fail("bad source address " + source);
+        }
+        if (::bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+            throw fail("bind to " + source);
+        }
+    }
+
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-        const int error = errno;
-        ::close(fd_);
-        throw std::system_error(error, std::generic_category(),
-                                "raw_http: connect to 127.0.0.1:" + std::to_string(port));
+        throw fail("connect to 127.0.0.1:" + std::to_string(port));
     }
 
     // Small requests go out at once, so that pipelining and trickling tests mean what they say.
@@ -187,6 +214,20 @@ bool raw_connection::wait_closed(milliseconds timeout) {
         }
     } catch (const std::runtime_error&) {
         return false;
+    }
+}
+
+std::optional<std::string> raw_connection::rest_until_closed(milliseconds timeout) {
+    const auto deadline = steady_clock::now() + timeout;
+    try {
+        while (true) {
+            const auto left =
+                std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+            if (left.count() <= 0) return std::nullopt;
+            if (!fill(left)) return std::exchange(buffer_, {});
+        }
+    } catch (const std::runtime_error&) {
+        return std::nullopt;
     }
 }
 

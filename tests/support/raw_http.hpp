@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +34,11 @@ public:
     /// Connects to 127.0.0.1:`port`.
     explicit raw_connection(std::uint16_t port,
                             std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+    /// Connects to 127.0.0.1:`port` from the loopback address `source` (e.g. "127.0.0.2"), so
+    /// that a test can be a second client as the server counts them.
+    raw_connection(std::uint16_t port, const std::string& source,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
     ~raw_connection();
     raw_connection(const raw_connection&) = delete;
     raw_connection& operator=(const raw_connection&) = delete;
@@ -50,6 +56,10 @@ public:
     /// still sends; returns false when it stays open for `timeout`.
     bool wait_closed(std::chrono::milliseconds timeout);
 
+    /// Waits until the peer closes the connection and returns every byte it sent after the
+    /// responses read so far; returns nothing when it stays open for `timeout`.
+    std::optional<std::string> rest_until_closed(std::chrono::milliseconds timeout);
+
     /// Returns true when nothing is buffered and the peer has not closed, after waiting
     /// `timeout` for either.
     bool is_silent_for(std::chrono::milliseconds timeout);
@@ -61,6 +71,8 @@ public:
     void shutdown_send();
 
 private:
+    void connect(std::uint16_t port, const std::string& source);
+
     // Reads more bytes into `buffer_`; returns false at end of stream, throws on timeout.
     bool fill(std::chrono::milliseconds timeout);
     std::string take_line();

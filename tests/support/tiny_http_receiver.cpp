@@ -1,10 +1,5 @@
 #include "support/tiny_http_receiver.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -42,32 +37,6 @@ bool iequals(std::string_view a, std::string_view b) {
     throw std::runtime_error("tiny_http_receiver: " + what);
 }
 
-template <class T, void (*Free)(T*)>
-struct openssl_deleter {
-    void operator()(T* p) const noexcept { Free(p); }
-};
-using pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY, EVP_PKEY_free>>;
-using x509_ptr = std::unique_ptr<X509, openssl_deleter<X509, X509_free>>;
-using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO, BIO_free_all>>;
-using extension_ptr =
-    std::unique_ptr<X509_EXTENSION, openssl_deleter<X509_EXTENSION, X509_EXTENSION_free>>;
-
-std::string bio_text(BIO* bio) {
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio, &data);
-    return std::string(data, static_cast<std::size_t>(size));
-}
-
-void add_extension(X509* cert, int nid, const std::string& value) {
-    X509V3_CTX context;
-    X509V3_set_ctx_nodb(&context);
-    X509V3_set_ctx(&context, cert, cert, nullptr, nullptr, 0);
-    extension_ptr extension(X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str()));
-    if (!extension || X509_add_ext(cert, extension.get(), -1) != 1) {
-        fail("cannot add extension " + value);
-    }
-}
-
 }  // namespace
 
 std::string received_request::header(std::string_view name) const {
@@ -82,54 +51,6 @@ std::string received_request::header(std::string_view name) const {
 bool received_request::has_header(std::string_view name) const {
     return std::any_of(headers.begin(), headers.end(),
                        [&](const auto& header) { return iequals(header.first, name); });
-}
-
-tls_identity tls_identity::self_signed(const std::vector<std::string>& names) {
-    if (names.empty()) {
-        fail("a certificate needs at least one name");
-    }
-
-    // Key and validity.
-    pkey_ptr key(EVP_EC_gen("P-256"));
-    x509_ptr cert(X509_new());
-    if (!key || !cert) {
-        fail("cannot create a key or a certificate");
-    }
-    X509_set_version(cert.get(), 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
-    X509_set_pubkey(cert.get(), key.get());
-
-    // Subject and issuer are the same: the certificate signs itself.
-    X509_NAME* subject = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(names.front().c_str()), -1,
-                               -1, 0);
-    X509_set_issuer_name(cert.get(), subject);
-
-    // Names as subjectAltName entries, the only place clients look for them.
-    std::string alt_names;
-    for (const auto& name : names) {
-        error_code ec;
-        asio::ip::make_address(name, ec);
-        alt_names += (alt_names.empty() ? "" : ",") + std::string(ec ? "DNS:" : "IP:") + name;
-    }
-    add_extension(cert.get(), NID_subject_alt_name, alt_names);
-    add_extension(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
-    if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) {
-        fail("cannot sign the certificate");
-    }
-
-    // PEM text of both.
-    bio_ptr cert_bio(BIO_new(BIO_s_mem()));
-    bio_ptr key_bio(BIO_new(BIO_s_mem()));
-    if (!cert_bio || !key_bio || PEM_write_bio_X509(cert_bio.get(), cert.get()) != 1 ||
-        PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
-            1) {
-        fail("cannot write the certificate or its key");
-    }
-    return {bio_text(cert_bio.get()), bio_text(key_bio.get())};
 }
 
 namespace detail {
