@@ -91,6 +91,12 @@ post "http://127.0.0.1:8080/callback" "$events/open.json" \
     "Authorization: Basic c2VzOnNlY3JldA==" "X-Forwarded-For: 198.51.100.1, 203.0.113.9" \
     "X-Real-IP: 2001:db8::1" >"$request/seed-absolute-form.http"
 post /callback "$events/click.json" "Content-Encoding: gzip" >"$request/seed-gzip-label.http"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+gzip -9 -n -c "$events/open.json" >"$scratch/open.gz"
+post /callback "$scratch/open.gz" "Content-Encoding: gzip" >"$request/seed-gzip.http"
+head -c 2000000 /dev/zero | gzip -9 -n -c >"$scratch/zeros.gz"
+post /callback "$scratch/zeros.gz" "Content-Encoding: x-gzip" >"$request/seed-gzip-too-large.http"
 post /callback "$callback/seed-batch-all.json" >"$request/seed-batch-all.http"
 
 # Framing that must be refused: smuggling attempts, bad chunks, limits.

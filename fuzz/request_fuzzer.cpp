@@ -1,9 +1,11 @@
 // libFuzzer target: raw bytes as a client would send them on one connection, read the way
-// src/http/session.cpp reads them (a Beast request parser with the server's default limits, one
-// request after the other, pipelined bytes kept in the same capped buffer), and each complete
-// request's body validated and turned into records as the callback handler and the sinks do.
-// The bytes are read twice, whole and in small pieces, and must frame the same requests: how
-// TCP happens to segment a request must never change what is read from it.
+// src/http/session.cpp reads them (the head scanner, then a Beast request parser with the
+// server's default limits and the chunk extension guard, the head and trailer checks, the body
+// decoded as its Content-Encoding says; one request after the other, pipelined bytes kept in the
+// same capped buffer), and each complete request's body validated and turned into records as the
+// callback handler and the sinks do. The bytes are read twice, whole and in small pieces, and
+// must give the same requests and the same answer at the end: how TCP happens to segment a
+// request must never change what is read from it.
 
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
@@ -22,6 +24,8 @@
 #include <vector>
 
 #include "body_checks.hpp"
+#include "http/body_decoding.hpp"
+#include "http/request_framing.hpp"
 #include "seshook/config/config.hpp"
 
 namespace {
@@ -30,8 +34,8 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-// NOTE: these mirror src/http/session.cpp (first_read_size, buffer_slack, the limits it sets on
-// each parser and its check of the whole head's size); keep them in step with it.
+// NOTE: serve() and these constants mirror src/http/session.cpp (do_wait_for_request to
+// on_read_body); keep them in step with it.
 constexpr std::size_t first_read_size = 4096;
 constexpr std::size_t buffer_slack = 8192;
 
@@ -74,6 +78,7 @@ enum class ending {
     too_large,     // 413
     head_too_big,  // 431
     malformed,     // 400
+    unsupported,   // 415
     read_failed,   // any other error: closed without an answer
 };
 
@@ -101,6 +106,8 @@ const char* to_string(ending end) {
             return "431";
         case ending::malformed:
             return "400";
+        case ending::unsupported:
+            return "415";
         case ending::read_failed:
             return "read failed";
     }
@@ -118,17 +125,17 @@ void print(const char* title, const connection& served) {
     }
 }
 
-// True when two readings of one connection framed the same requests. How soon a broken request
-// is refused may differ: Beast checks a request line as soon as it has the line whole, but once
-// it has seen part of a head it waits for the whole head, so a broken line that trickles in is
-// answered 400 later, 431 at the head limit, or not at all when the client gives up first.
-bool same_framing(const connection& a, const connection& b) {
+// True when two readings of one connection gave the same requests and the same answer at the
+// end, but for one case: Beast reads an HTTP version 8 bytes at a time, so a whole head whose
+// request line ends in a broken version of 3 bytes or less ("1", "HTT") has it wait for more when
+// the head came alone, and answer 400 at once when more came with it. The request is refused
+// either way, or the connection times out; nothing is read differently.
+bool same_reading(const connection& a, const connection& b) {
     if (a.requests != b.requests) return false;
-    const auto refused_or_cut = [](ending end) {
-        return end == ending::peer_closed || end == ending::malformed ||
-               end == ending::head_too_big;
+    const auto refused_or_waiting = [](ending end) {
+        return end == ending::malformed || end == ending::peer_closed;
     };
-    return a.end == b.end || (refused_or_cut(a.end) && refused_or_cut(b.end));
+    return a.end == b.end || (refused_or_waiting(a.end) && refused_or_waiting(b.end));
 }
 
 // Maps a read error to the session's way of ending the connection (session::on_read_failed).
@@ -147,12 +154,32 @@ ending ending_of(const beast::error_code& ec) {
     return ending::read_failed;
 }
 
-// Reads every request of one connection the way a session does.
+// Maps a refusal's status (session::do_refuse, a failed decode) to the end of the connection.
+ending ending_of(unsigned status) {
+    switch (status) {
+        case 413:
+            return ending::too_large;
+        case 415:
+            return ending::unsupported;
+        case 431:
+            return ending::head_too_big;
+        default:
+            seshook::fuzz::require(status == 400, "a refusal is 400, 413, 415 or 431");
+            return ending::malformed;
+    }
+}
+
+// Reads every request of one connection the way a session does; returns how it ended.
 connection serve(std::string_view bytes, std::size_t piece) {
     const seshook::server_config defaults;
     byte_stream stream(bytes, piece);
     beast::flat_buffer buffer(defaults.max_header_bytes + buffer_slack);
+    seshook::head_scanner scanner;
     connection served;
+    const auto end = [&served](ending how) {
+        served.end = how;
+        return served;
+    };
     for (;;) {
         // Wait for the first bytes of the next request, unless pipelined ones are buffered.
         beast::error_code ec;
@@ -161,28 +188,53 @@ connection serve(std::string_view bytes, std::size_t piece) {
             if (ec) return served;
         }
 
-        // A fresh parser for each request, with the server's limits; head, then body.
+        // A fresh parser for each request, with the server's limits and the chunk guard.
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(defaults.max_header_bytes));
         parser.body_limit(defaults.max_body_bytes);
+        seshook::chunk_extension_guard guard;
+        parser.on_chunk_header(guard);
+
+        // The head, whole and through the scanner, before Beast parses it.
+        scanner.reset();
+        for (;;) {
+            const std::string_view buffered(static_cast<const char*>(buffer.data().data()),
+                                            buffer.size());
+            const auto state = scanner.scan(buffered);
+            if (state == seshook::head_scanner::state::complete) break;
+            if (state == seshook::head_scanner::state::refused) return end(ending::malformed);
+            if (buffer.size() >= defaults.max_header_bytes) return end(ending::head_too_big);
+            buffer.commit(stream.read_some(buffer.prepare(first_read_size), ec));
+            if (ec) return end(ending_of(ec));
+        }
         const std::size_t head_bytes = http::read_header(stream, buffer, parser, ec);
-        if (!ec && head_bytes > defaults.max_header_bytes) ec = http::error::header_limit;
-        if (!ec) http::read(stream, buffer, parser, ec);
-        if (ec) {
-            served.end = ending_of(ec);
-            return served;
+        if (ec) return end(ending_of(ec));
+        if (head_bytes > defaults.max_header_bytes) return end(ending::head_too_big);
+        if (auto refusal = seshook::check_request_head(parser.get(), defaults.max_header_fields)) {
+            return end(ending_of(refusal->status));
+        }
+        const std::size_t head_fields = seshook::field_count(parser.get());
+
+        // The body, then the trailer check.
+        http::read(stream, buffer, parser, ec);
+        if (ec) return end(ending_of(ec));
+        if (auto refusal = seshook::check_request_trailer(parser.get(), head_fields)) {
+            return end(ending_of(refusal->status));
         }
 
-        // The request the callback handler would get.
+        // The body as its Content-Encoding says: what the callback handler gets.
         auto request = parser.release();
+        const bool keep_alive = request.keep_alive();
+        const std::string encoding = seshook::content_encoding_of(request);
+        if (auto failure =
+                seshook::decode_body(encoding, request.body(), defaults.max_body_bytes)) {
+            return end(ending_of(seshook::http_status(failure->error)));
+        }
         seshook::fuzz::require(request.body().size() <= defaults.max_body_bytes,
-                               "a body is never larger than max_body_bytes");
+                               "a body, decoded, is never larger than max_body_bytes");
         served.requests.push_back(
             {request.method(), std::string(request.target()), std::move(request.body())});
-        if (!request.keep_alive()) {
-            served.end = ending::not_kept;
-            return served;
-        }
+        if (!keep_alive) return end(ending::not_kept);
     }
 }
 
@@ -194,7 +246,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Frame the requests from all bytes at once, then from pieces of 1 to 29 bytes.
     const connection whole = serve(bytes, bytes.size() + 1);
     const connection pieces = serve(bytes, 1 + size % 29);
-    if (!same_framing(whole, pieces)) {
+    if (!same_reading(whole, pieces)) {
         print("read whole", whole);
         print("read in pieces", pieces);
         seshook::fuzz::require(false, "the requests read do not depend on how bytes are segmented");
