@@ -6,15 +6,16 @@
 
 namespace seshook {
 
-error_reporter::error_reporter(std::string component, std::chrono::milliseconds interval)
-    : component_(std::move(component)), interval_(interval) {}
+error_reporter::error_reporter(std::string component, std::chrono::milliseconds interval,
+                               spdlog::level::level_enum level)
+    : component_(std::move(component)), interval_(interval), level_(level) {}
 
 error_reporter::~error_reporter() {
     // What was only counted since the last logged failure would otherwise never show.
     if (suppressed_ == 0) return;
     try {
-        spdlog::error("[{}] {} more similar errors since the last one logged", component_,
-                      suppressed_);
+        spdlog::log(level_, "[{}] {} more similar errors since the last one logged", component_,
+                    suppressed_);
     } catch (...) {
     }
 }
@@ -38,9 +39,9 @@ void error_reporter::report(std::string_view what) {
 
     // NOTE: `what` may carry payload text, so it is always an argument, never the format.
     if (suppressed == 0) {
-        spdlog::error("[{}] {}", component_, what);
+        spdlog::log(level_, "[{}] {}", component_, what);
     } else {
-        spdlog::error("[{}] {} ({} similar errors suppressed)", component_, what, suppressed);
+        spdlog::log(level_, "[{}] {} ({} similar errors suppressed)", component_, what, suppressed);
     }
 }
 

@@ -26,6 +26,19 @@ TEST(ErrorReporter, LogsFirstFailureWithTag) {
     EXPECT_EQ(errors.count(), 1u);
 }
 
+TEST(ErrorReporter, LogsAtTheLevelItWasGiven) {
+    testing::log_capture log;
+    {
+        error_reporter refusals("auth", std::chrono::hours(1), spdlog::level::warn);
+        refusals.report("client 192.0.2.1 is not allowed");
+        refusals.report("client 192.0.2.1 is not allowed");
+    }
+    const auto lines = log.lines();
+    ASSERT_THAT(lines, SizeIs(2));
+    EXPECT_EQ(lines[0], "warning [auth] client 192.0.2.1 is not allowed");
+    EXPECT_EQ(lines[1], "warning [auth] 1 more similar errors since the last one logged");
+}
+
 TEST(ErrorReporter, CountsEveryFailureButLogsOncePerInterval) {
     testing::log_capture log;
     error_reporter errors("forward", std::chrono::hours(1));

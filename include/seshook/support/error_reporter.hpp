@@ -1,5 +1,7 @@
 #pragma once
 
+#include <spdlog/common.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -9,13 +11,15 @@
 
 namespace seshook {
 
-/// Counts the failures of one component and logs them at error level, at most once per interval,
-/// saying how many were suppressed in between. Safe to call from any thread.
+/// Counts the failures of one component and logs them (at error level unless told otherwise), at
+/// most once per interval, saying how many were suppressed in between. Safe to call from any
+/// thread.
 class error_reporter {
 public:
     /// Creates a reporter whose log lines carry the tag `[component]`.
     explicit error_reporter(std::string component,
-                            std::chrono::milliseconds interval = std::chrono::seconds(1));
+                            std::chrono::milliseconds interval = std::chrono::seconds(1),
+                            spdlog::level::level_enum level = spdlog::level::err);
 
     /// Logs how many failures were counted but not logged since the last logged one.
     ~error_reporter();
@@ -31,6 +35,7 @@ public:
 private:
     std::string component_;
     std::chrono::milliseconds interval_;
+    spdlog::level::level_enum level_;
     std::atomic<std::uint64_t> count_{0};
     std::mutex mutex_;
     std::chrono::steady_clock::time_point last_logged_{};
