@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "seshook/auth/network_list.hpp"
 #include "seshook/daemon/intakes.hpp"
 #include "seshook/event/recent_ids.hpp"
 #include "seshook/http/server.hpp"
@@ -91,6 +92,37 @@ std::size_t connections_that_fit(std::size_t wanted) {
     return fit;
 }
 
+// Says who may post, counting secrets without showing them, and warns when anyone on the
+// network may.
+void log_auth(const config& cfg, const net::ip::address& bound) {
+    const auth_config& auth = cfg.auth;
+    if (auth.tokens.empty() && auth.basic_users.empty()) {
+        // NOTE: the bound address is checked, not the config's: SESHOOK_LISTEN may have moved
+        // the loopback default to a public address.
+        const auto address = parse_ip_address(bound.to_string());
+        if (!address || !is_loopback(*address)) {
+            spdlog::warn(
+                "[auth] the endpoint listens on {} with neither [auth] tokens nor basic_users: "
+                "it accepts callbacks from anyone who can reach it",
+                bound.to_string());
+        }
+    } else {
+        spdlog::info("[auth] callbacks need a secret: {} tokens, {} basic users",
+                     auth.tokens.size(), auth.basic_users.size());
+    }
+    if (!auth.allow_networks.empty() || !auth.trusted_proxies.empty() || !auth.accounts.empty()) {
+        spdlog::info("[auth] {} allowed networks ({}), {} trusted proxies, {} accounts ({})",
+                     auth.allow_networks.size(),
+                     auth.allow_networks.empty() ? "any client" : "others get 403",
+                     auth.trusted_proxies.size(), auth.accounts.size(),
+                     auth.accounts.empty() ? "any account" : "others get 403");
+    }
+    if (cfg.server.rate_limit > 0) {
+        spdlog::info("[auth] rate limit: {} requests a second per client, bursts of {}",
+                     cfg.server.rate_limit, cfg.server.rate_burst);
+    }
+}
+
 void log_effective_config(const config& cfg, const server_config& settings, const server& srv,
                           unsigned threads) {
     const auto bound = srv.local_endpoint();
@@ -107,6 +139,7 @@ void log_effective_config(const config& cfg, const server_config& settings, cons
                      s.events.empty() ? std::string("all") : fmt::format("{}", s.events.size()),
                      s.queue_capacity);
     }
+    log_auth(cfg, bound.address());
     spdlog::info("[rejects] keeping refused bodies in {}", cfg.rejects_path.string());
     if (cfg.dedup.enabled) {
         spdlog::info("[dedup] repeats within {} s are answered and not dispatched again",
@@ -214,7 +247,7 @@ int run_daemon(const config& cfg) {
     net::io_context io(static_cast<int>(threads));
     server_config server_settings = cfg.server;
     server_settings.max_connections = connections_that_fit(cfg.server.max_connections);
-    callback_handler handler(server_settings, cfg.schema, *intake, rejects, retry_after);
+    callback_handler handler(server_settings, cfg.schema, *intake, rejects, retry_after, cfg.auth);
     server srv(io, server_settings, handler);
     try {
         srv.start();

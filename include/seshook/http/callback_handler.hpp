@@ -5,10 +5,18 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "seshook/auth/client_address.hpp"
+#include "seshook/auth/rate_limiter.hpp"
+#include "seshook/auth/request_target.hpp"
+#include "seshook/auth/secret_check.hpp"
 #include "seshook/config/config.hpp"
 #include "seshook/http/event_intake.hpp"
 #include "seshook/sinks/rejects_store.hpp"
@@ -48,20 +56,28 @@ struct handler_counters {
     std::atomic<std::uint64_t> unknown_events{0};
     std::atomic<std::uint64_t> duplicate_events{0};   // repeats answered 200, not dispatched
     std::atomic<std::uint64_t> requests_deferred{0};  // answered 503 (spool full) or 500
+    std::atomic<std::uint64_t> requests_forbidden{0};     // 403: client outside allow_networks
+    std::atomic<std::uint64_t> requests_rate_limited{0};  // 429
+    std::atomic<std::uint64_t> requests_not_found{0};     // 404: unknown path or no valid secret
 };
 
-/// Decides the answer to each request: routes by path and method, validates callback bodies,
-/// hands accepted events to the intake (spool or memory) and keeps refused bodies in the
-/// rejects store. Pure of I/O itself (the intake and the store queue their work), so it may run
-/// on the server's I/O threads; safe to call from several threads at once.
+/// Decides the answer to each request: finds the client (through trusted proxies), refuses
+/// clients outside the allowed networks or over the rate limit, routes by path, secret and
+/// method, validates callback bodies and their accounts, hands accepted events to the intake
+/// (spool or memory) and keeps refused bodies in the rejects store. Pure of I/O itself (the intake
+/// and the store queue their work), so it may run on the server's I/O threads; safe to call from
+/// several threads at once.
 class callback_handler {
 public:
     using reply_fn = std::function<void(http_answer)>;
 
-    /// `retry_after` is what a 503 for a full spool tells the client to wait.
+    /// `retry_after` is what a 503 for a full spool tells the client to wait; `auth` says who may
+    /// post (everyone by default), `now` is the rate limiter's clock, replaceable for tests.
     callback_handler(const server_config& server, const schema_config& schema, event_intake& intake,
                      rejects_store& rejects,
-                     std::chrono::seconds retry_after = std::chrono::seconds(5));
+                     std::chrono::seconds retry_after = std::chrono::seconds(5),
+                     const auth_config& auth = {},
+                     rate_limiter::now_fn now = &rate_limiter::clock::now);
 
     /// Answers one request that was read whole: calls `reply` exactly once, at once or (for
     /// accepted events) when the intake has kept them, perhaps on another thread. Reads
@@ -73,13 +89,18 @@ public:
                 std::string_view peer, reply_fn reply);
 
     /// Answers a request that could not be read whole (too large, malformed framing), keeping
-    /// what was read of it in the rejects store with the reason `code`.
+    /// what was read of it in the rejects store with the reason `code`. A peer outside the
+    /// allowed networks or over the rate limit gets 403 or 429 instead, and nothing is kept.
     http_answer refuse_unreadable(unsigned status, std::string_view code, std::string_view detail,
                                   std::string_view peer, std::string_view partial_body);
 
     const handler_counters& counters() const noexcept { return counters_; }
 
 private:
+    std::optional<http_answer> admit(const client_address& client, std::string_view target);
+    bool addresses_callback(const target_parts& target, std::string_view authorization) const;
+    std::optional<http_answer> check_accounts(const std::vector<validated_event>& events,
+                                              std::string_view client, std::string_view body);
     void accept_callback(std::string_view body, std::string_view peer, reply_fn reply);
     http_answer answer_intake(const intake_result& result, std::size_t events);
     http_answer reject(unsigned status, std::string_view code, std::string_view detail,
@@ -90,6 +111,14 @@ private:
     event_intake& intake_;
     rejects_store& rejects_;
     std::chrono::seconds retry_after_;
+    network_list allow_networks_;
+    network_list trusted_proxies_;
+    secret_check secrets_;
+    bool tokens_configured_;
+    std::set<std::string, std::less<>> accounts_;
+    std::unique_ptr<rate_limiter> limiter_;  // none when [server] rate_limit is 0
+    error_reporter forbidden_log_;
+    error_reporter limited_log_;
     error_reporter full_errors_{"spool"};
     error_reporter spool_errors_{"spool"};
     handler_counters counters_;
