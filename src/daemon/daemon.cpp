@@ -96,17 +96,11 @@ std::size_t connections_that_fit(std::size_t wanted) {
 // network may.
 void log_auth(const config& cfg, const net::ip::address& bound) {
     const auth_config& auth = cfg.auth;
-    if (auth.tokens.empty() && auth.basic_users.empty()) {
-        // NOTE: the bound address is checked, not the config's: SESHOOK_LISTEN may have moved
-        // the loopback default to a public address.
-        const auto address = parse_ip_address(bound.to_string());
-        if (!address || !is_loopback(*address)) {
-            spdlog::warn(
-                "[auth] the endpoint listens on {} with neither [auth] tokens nor basic_users: "
-                "it accepts callbacks from anyone who can reach it",
-                bound.to_string());
-        }
-    } else {
+    // NOTE: the bound address is checked, not the config's: SESHOOK_LISTEN may have moved the
+    // loopback default to a public address.
+    if (const auto warning = open_endpoint_warning(auth, bound.to_string())) {
+        spdlog::warn("[auth] {}", *warning);
+    } else if (!auth.tokens.empty() || !auth.basic_users.empty()) {
         spdlog::info("[auth] callbacks need a secret: {} tokens, {} basic users",
                      auth.tokens.size(), auth.basic_users.size());
     }
@@ -173,6 +167,16 @@ std::unique_ptr<event_spool> open_spool(const config& cfg) {
 }
 
 }  // namespace
+
+std::optional<std::string> open_endpoint_warning(const auth_config& auth, std::string_view bound) {
+    if (!auth.tokens.empty() || !auth.basic_users.empty()) return std::nullopt;
+    const auto address = parse_ip_address(bound);
+    if (address && is_loopback(*address)) return std::nullopt;
+    return fmt::format(
+        "the endpoint listens on {} with neither [auth] tokens nor basic_users: it accepts "
+        "callbacks from anyone who can reach it",
+        bound);
+}
 
 void set_up_logging(const std::string& level) {
     auto logger = spdlog::stderr_color_mt("seshook");
