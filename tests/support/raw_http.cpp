@@ -54,18 +54,28 @@ bool raw_response::has_header(std::string_view name) const {
     return false;
 }
 
-raw_connection::raw_connection(std::uint16_t port, milliseconds timeout) : timeout_(timeout) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+raw_connection::raw_connection(std::uint16_t port, milliseconds timeout, loopback from)
+    : timeout_(timeout) {
+    const bool v6 = from == loopback::v6;
+    fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "raw_http: socket");
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    sockaddr_in6 address6{};
+    address6.sin6_family = AF_INET6;
+    address6.sin6_port = htons(port);
+    address6.sin6_addr = in6addr_loopback;
+    const int connected =
+        v6 ? ::connect(fd_, reinterpret_cast<const sockaddr*>(&address6), sizeof address6)
+           : ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+    if (connected != 0) {
         const int error = errno;
         ::close(fd_);
         throw std::system_error(error, std::generic_category(),
-                                "raw_http: connect to 127.0.0.1:" + std::to_string(port));
+                                std::string("raw_http: connect to ") +
+                                    (v6 ? "[::1]:" : "127.0.0.1:") + std::to_string(port));
     }
 
     // Small requests go out at once, so that pipelining and trickling tests mean what they say.
@@ -211,8 +221,9 @@ std::string make_post(std::string_view target, std::string_view body,
     return request;
 }
 
-raw_response send_once(std::uint16_t port, std::string_view request, milliseconds timeout) {
-    raw_connection connection(port, timeout);
+raw_response send_once(std::uint16_t port, std::string_view request, milliseconds timeout,
+                       loopback from) {
+    raw_connection connection(port, timeout, from);
     connection.send(request);
     return connection.read_response();
 }

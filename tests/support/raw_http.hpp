@@ -24,15 +24,19 @@ struct raw_response {
     bool has_header(std::string_view name) const;
 };
 
-/// A blocking client connection to 127.0.0.1 over a plain POSIX socket, which sends whatever
-/// bytes a test gives it (malformed HTTP included) and reads responses one at a time, so that
-/// keep-alive and pipelining can be exercised on one connection. Every read waits at most the
+/// Which loopback address a client connects to (and so comes from).
+enum class loopback { v4, v6 };  // 127.0.0.1 or ::1
+
+/// A blocking client connection to 127.0.0.1 (or ::1) over a plain POSIX socket, which sends
+/// whatever bytes a test gives it (malformed HTTP included) and reads responses one at a time, so
+/// that keep-alive and pipelining can be exercised on one connection. Every read waits at most the
 /// receive timeout. Failures throw std::runtime_error.
 class raw_connection {
 public:
-    /// Connects to 127.0.0.1:`port`.
+    /// Connects to 127.0.0.1:`port`, or to [::1]:`port`.
     explicit raw_connection(std::uint16_t port,
-                            std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                            std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                            loopback from = loopback::v4);
     ~raw_connection();
     raw_connection(const raw_connection&) = delete;
     raw_connection& operator=(const raw_connection&) = delete;
@@ -77,6 +81,7 @@ std::string make_post(std::string_view target, std::string_view body,
 
 /// Sends one request on a fresh connection and returns the response.
 raw_response send_once(std::uint16_t port, std::string_view request,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                       loopback from = loopback::v4);
 
 }  // namespace seshook::testing
