@@ -52,4 +52,12 @@ std::optional<std::string_view> query_value(std::string_view query,
     return std::nullopt;
 }
 
+std::optional<std::string_view> rest_after(std::string_view path, std::string_view base) noexcept {
+    if (!path.starts_with(base)) return std::nullopt;
+    std::string_view rest = path.substr(base.size());
+    if (base.ends_with('/')) return rest;
+    if (rest.empty() || rest.front() != '/') return std::nullopt;
+    return rest.substr(1);
+}
+
 }  // namespace seshook

@@ -32,11 +32,11 @@ std::string mask_origin(std::string_view origin) {
 
 std::string mask_path(std::string_view path, std::string_view callback_path) {
     if (path == callback_path) return masked_path(callback_path);
-    if (path.size() > callback_path.size() && path.starts_with(callback_path) &&
-        path[callback_path.size()] == '/') {
-        return masked_path(callback_path) + "/" + std::string(masked_text);
-    }
-    return std::string(path);
+    const auto rest = rest_after(path, callback_path);
+    if (!rest || rest->empty()) return std::string(path);
+    std::string masked = masked_path(callback_path);
+    if (!masked.ends_with('/')) masked += '/';
+    return masked + std::string(masked_text);
 }
 
 std::string mask_query(std::string_view query) {

@@ -148,13 +148,9 @@ bool callback_handler::addresses_callback(const target_parts& target,
     // after it that holds the token.
     std::optional<std::string_view> token;
     if (target.path != callback_path_) {
-        const std::string_view path = target.path;
-        if (!tokens_configured_ || path.size() <= callback_path_.size() + 1 ||
-            !path.starts_with(callback_path_) || path[callback_path_.size()] != '/') {
-            return false;
-        }
-        token = path.substr(callback_path_.size() + 1);
-        if (token->find('/') != std::string_view::npos) return false;
+        if (!tokens_configured_) return false;
+        token = rest_after(target.path, callback_path_);
+        if (!token || token->empty() || token->find('/') != std::string_view::npos) return false;
     } else if (tokens_configured_) {
         token = query_value(target.query, "token");
     }

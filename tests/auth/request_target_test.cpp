@@ -45,5 +45,16 @@ TEST(RequestTarget, NamesAreComparedExactly) {
     EXPECT_FALSE(query_value("t%6Fken=abc", "token").has_value());
 }
 
+TEST(RequestTarget, RestAfterABasePath) {
+    EXPECT_EQ(rest_after("/callback/abc", "/callback").value_or("?"), "abc");
+    EXPECT_EQ(rest_after("/callback/a/b", "/callback").value_or("?"), "a/b");
+    EXPECT_EQ(rest_after("/callback/", "/callback").value_or("?"), "");
+    EXPECT_EQ(rest_after("/hooks/abc", "/hooks/").value_or("?"), "abc");
+    EXPECT_FALSE(rest_after("/callback", "/callback/x").has_value());
+    EXPECT_FALSE(rest_after("/callbackabc", "/callback").has_value());
+    EXPECT_FALSE(rest_after("/callback", "/callback").has_value());
+    EXPECT_FALSE(rest_after("/other/abc", "/callback").has_value());
+}
+
 }  // namespace
 }  // namespace seshook

@@ -47,6 +47,11 @@ TEST(TargetMask, HidesACallbackPathThatMayBeSecretItself) {
     EXPECT_EQ(mask_target(path + "/abc", path), "/hooks/***/<masked>");
 }
 
+TEST(TargetMask, CallbackPathEndingInASlashIsFollowedByTheToken) {
+    EXPECT_EQ(mask_target("/hooks/" + std::string(secret), "/hooks/"), "/hooks/<masked>");
+    EXPECT_EQ(mask_target("/hooks/", "/hooks/"), "/hooks/");
+}
+
 TEST(TargetMask, NeverShowsTheSecretWhereverItStands) {
     const std::string s(secret);
     for (const std::string& target :

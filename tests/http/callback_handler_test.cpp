@@ -434,6 +434,18 @@ TEST(CallbackHandlerAuth, MissingOrWrongTokenIsTheSame404AsAnUnknownPath) {
     EXPECT_TRUE(h.rejected().empty());
 }
 
+TEST(CallbackHandlerAuth, CallbackPathEndingInASlashTakesTheTokenAfterIt) {
+    server_config server;
+    server.callback_path = "/hooks/";
+    harness h(server, {}, true, with_tokens({token_a}));
+    EXPECT_EQ(h.post(delivered("a@example.com"), "/hooks/" + std::string(token_a)).status, 200u);
+    EXPECT_EQ(h.post(delivered("b@example.com"), "/hooks/?token=" + std::string(token_a)).status,
+              200u);
+    expect_like_unknown_path(h.post(delivered("c@example.com"), "/hooks//" + std::string(token_a)),
+                             "two slashes");
+    expect_like_unknown_path(h.post(delivered("c@example.com"), "/hooks/"), "no token");
+}
+
 TEST(CallbackHandlerAuth, EveryConfiguredTokenIsValidForRotation) {
     harness h({}, {}, true, with_tokens({token_a, token_b}));
     EXPECT_EQ(h.post(delivered("a@example.com"), "/callback/" + std::string(token_a)).status, 200u);

@@ -20,4 +20,9 @@ target_parts split_target(std::string_view target) noexcept;
 /// written (not percent-decoded), or nothing when there is none.
 std::optional<std::string_view> query_value(std::string_view query, std::string_view name) noexcept;
 
+/// Returns what follows `base` in `path` past one slash ("abc" for "/callback/abc" after
+/// "/callback"; a `base` that ends in "/" is followed at once), or nothing when `path` does not
+/// go on from `base` that way. What is returned may be empty or hold more slashes.
+std::optional<std::string_view> rest_after(std::string_view path, std::string_view base) noexcept;
+
 }  // namespace seshook
