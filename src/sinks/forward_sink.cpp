@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -37,23 +40,33 @@ bool is_header_name(std::string_view name) {
     return true;
 }
 
+constexpr std::string_view id_header = "X-Seshook-Id";
+constexpr std::string_view event_header = "X-Seshook-Event";
+
+// The headers the sink sets itself, and those that would change the framing of the request.
+constexpr std::array<std::string_view, 5> own_headers{
+    id_header, event_header, webhook_signer::id_header, webhook_signer::timestamp_header,
+    webhook_signer::signature_header};
+constexpr std::array<std::string_view, 4> framing_headers{"Host", "Content-Length",
+                                                          "Transfer-Encoding", "Connection"};
+
+bool is_one_of(std::string_view name, const auto& names) {
+    return std::any_of(names.begin(), names.end(),
+                       [&](std::string_view word) { return iequals(name, word); });
+}
+
 // Checks the extra headers: well formed, and none that seshook sets itself or that would
 // change the framing of the request.
 void check_headers(const std::map<std::string, std::string>& headers, table_reader& reader) {
-    constexpr std::array<std::string_view, 6> reserved{
-        "Host",       "Content-Length", "Transfer-Encoding",
-        "Connection", "X-Seshook-Id",   "X-Seshook-Event"};
     const std::string key = reader.full_key("headers");
     for (const auto& [name, value] : headers) {
         if (!is_header_name(name)) {
             throw config_error(reader.source() + ": " + key + ": \"" + name +
                                "\" is not a valid header name");
         }
-        for (const auto word : reserved) {
-            if (iequals(name, word)) {
-                throw config_error(reader.source() + ": " + key + "." + name +
-                                   ": is set by seshook and cannot be configured");
-            }
+        if (is_one_of(name, own_headers) || is_one_of(name, framing_headers)) {
+            throw config_error(reader.source() + ": " + key + "." + name +
+                               ": is set by seshook and cannot be configured");
         }
         for (const char c : value) {
             const auto byte = static_cast<unsigned char>(c);
@@ -65,8 +78,83 @@ void check_headers(const std::map<std::string, std::string>& headers, table_read
     }
 }
 
-constexpr std::string_view id_header = "X-Seshook-Id";
-constexpr std::string_view event_header = "X-Seshook-Event";
+// Files named in the config hold a secret or a few certificates; a larger one is a mistake
+// (a log, a device) that must not be read whole.
+constexpr std::uintmax_t max_config_file_bytes = 4 * 1024 * 1024;
+
+// Reads the file that `key` names, whole; a config error names the key, the path and why.
+std::string read_named_file(const std::string& path, std::string_view key, table_reader& reader) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw reader.error(key, "cannot read " + path + ": it is a folder");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw reader.error(key, "cannot read " + path + ": " + std::strerror(errno));
+    }
+    std::string text;
+    std::array<char, 8192> chunk{};
+    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+        text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+        if (text.size() > max_config_file_bytes) {
+            throw reader.error(key, "cannot read " + path + ": it is larger than 4 MiB");
+        }
+    }
+    if (in.bad()) {
+        throw reader.error(key, "cannot read " + path + ": " + std::strerror(errno));
+    }
+    return text;
+}
+
+std::string_view trimmed(std::string_view text) {
+    constexpr std::string_view space = " \t\r\n";
+    const auto first = text.find_first_not_of(space);
+    if (first == std::string_view::npos) return {};
+    return text.substr(first, text.find_last_not_of(space) - first + 1);
+}
+
+// Reads signing_secret, or the file signing_secret_file names (surrounding whitespace such as
+// a final line break ignored); "" when neither is set. The messages never show the secret.
+std::string read_signing_secret(table_reader& reader) {
+    const auto inline_secret = reader.optional_string("signing_secret");
+    const auto file = reader.optional_string("signing_secret_file");
+    if (inline_secret && file) {
+        throw reader.error("signing_secret_file", "cannot be set together with signing_secret");
+    }
+    if (!inline_secret && !file) {
+        return {};
+    }
+    const std::string secret =
+        file ? std::string(trimmed(read_named_file(*file, "signing_secret_file", reader)))
+             : *inline_secret;
+    if (const auto signer = webhook_signer::from_secret(secret); !signer) {
+        const auto problem = to_string(signer.error());
+        if (file) {
+            throw reader.error("signing_secret_file",
+                               "the secret in " + *file + " " + std::string(problem));
+        }
+        throw reader.error("signing_secret", problem);
+    }
+    return secret;
+}
+
+// Reads the CA bundle that ca_file names into `options`, refusing one that holds no usable
+// certificate or that nothing would use.
+void read_ca_file(forward_options& options, table_reader& reader) {
+    const auto path = reader.optional_string("ca_file");
+    if (!path) return;
+    if (!options.verify_tls) {
+        throw reader.error("ca_file", "has no effect with verify_tls = false");
+    }
+    if (!http_url::parse(options.url).value_or(http_url{}).tls) {
+        throw reader.error("ca_file", "has no effect on an http:// url");
+    }
+    options.ca_pem = read_named_file(*path, "ca_file", reader);
+    if (const auto problem = ca_bundle_problem(options.ca_pem); !problem.empty()) {
+        throw reader.error("ca_file", *path + " " + problem);
+    }
+    options.ca_file = *path;
+}
 
 // The event name comes from the payload, so bytes that a header may not carry (controls,
 // non-ASCII) are percent-encoded rather than forwarded.
@@ -145,15 +233,41 @@ forward_sink::forward_sink(std::string name, std::vector<std::string> events,
     }
 
     // The sink sets its own headers; a configured one of the same name would send both.
-    std::erase_if(options_.headers, [](const auto& header) {
-        return iequals(header.first, id_header) || iequals(header.first, event_header);
-    });
+    std::erase_if(options_.headers,
+                  [](const auto& header) { return is_one_of(header.first, own_headers); });
+
+    // A malformed secret is refused here as from_config refuses it, without showing it.
+    if (!options_.signing_secret.empty()) {
+        auto signer = webhook_signer::from_secret(options_.signing_secret);
+        if (!signer) {
+            throw std::invalid_argument("forward sink " + this->name() + ": signing_secret " +
+                                        std::string(to_string(signer.error())));
+        }
+        signer_ = std::move(*signer);
+    }
 }
 
 forward_sink::~forward_sink() = default;
 
 void forward_sink::do_open() {
-    client_ = std::make_unique<http_client>(url_, options_.verify_tls);
+    // Say how the downstream is checked and what it can check; an unchecked certificate is
+    // worth a warning at every start.
+    if (!options_.verify_tls) {
+        spdlog::warn(
+            "[sink:{}] verify_tls = false: the certificate of {} is not checked, so anyone on the "
+            "network path can pose as it and read or change the events sent to it",
+            name(), url_.host);
+    } else if (url_.tls && !options_.ca_pem.empty()) {
+        spdlog::info(
+            "[sink:{}] trusting only the certificate authorities in {}", name(),
+            options_.ca_file.empty() ? "the bundle it was given" : options_.ca_file.string());
+    }
+    if (signer_) {
+        spdlog::info("[sink:{}] signing every request the Standard Webhooks way", name());
+    }
+
+    client_ =
+        std::make_unique<http_client>(url_, tls_verification{options_.verify_tls, options_.ca_pem});
     dead_letters_.start();
 }
 
@@ -162,11 +276,17 @@ delivery_outcome forward_sink::do_consume(const record& r, std::stop_token stop)
         throw std::logic_error("the sink was not opened");
     }
     auto headers = options_.headers;
-    headers.emplace(id_header, header_safe(r.event.id));
+    const auto id = header_safe(r.event.id);
+    headers.emplace(id_header, id);
     headers.emplace(event_header, header_safe(r.event.event));
 
     std::string last_error = "stopped before the first attempt";
     for (unsigned attempt = 1;; ++attempt) {
+        // Sign this attempt: the same id as every other attempt, and the time of this one.
+        if (signer_) {
+            sign_attempt(headers, id, r.event.raw);
+        }
+
         // Send the original bytes.
         // NOTE: an event cut short by shutdown is not dead-lettered: the spool (or, without
         // one, the rejects file) keeps it, and the next start delivers it.
@@ -191,6 +311,18 @@ delivery_outcome forward_sink::do_consume(const record& r, std::stop_token stop)
                      printable(last_error, logged_error_bytes), delay.count());
         if (!wait_unless_stopped(delay, stop)) return delivery_outcome::interrupted;
     }
+}
+
+void forward_sink::sign_attempt(std::map<std::string, std::string>& headers, const std::string& id,
+                                std::string_view body) const {
+    // NOTE: the id is an event id, 32 hex digits, and the timestamp is digits: neither holds
+    // the '.' that separates them in the signed text.
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    headers[std::string(webhook_signer::id_header)] = id;
+    headers[std::string(webhook_signer::timestamp_header)] = std::to_string(now);
+    headers[std::string(webhook_signer::signature_header)] = signer_->sign(id, now, body);
 }
 
 void forward_sink::do_flush(bool sync) {
@@ -261,7 +393,11 @@ std::unique_ptr<sink> forward_sink::from_config(const sink_config& common, table
     if (options.dead_letter_path.empty()) {
         throw reader.error("dead_letter_path", "must not be empty");
     }
+
+    // How the downstream's certificate is checked, and how the downstream can check seshook.
     options.verify_tls = reader.boolean_or("verify_tls", options.verify_tls);
+    read_ca_file(options, reader);
+    options.signing_secret = read_signing_secret(reader);
     return std::make_unique<forward_sink>(common.name, common.events, std::move(options));
 }
 

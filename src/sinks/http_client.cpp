@@ -1,6 +1,8 @@
 #include "seshook/sinks/http_client.hpp"
 
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -74,15 +76,35 @@ bool is_ip_literal(const std::string& host) {
     return !ec;
 }
 
-std::string describe(std::string_view step, const error_code& ec) {
+// Returns the error's message starting in lowercase, as the rest of a log line.
+std::string message_of(const error_code& ec) {
     std::string message = ec.message();
     if (!message.empty()) {
         message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
     }
-    return std::string(step) + ": " + message;
+    return message;
+}
+
+std::string describe(std::string_view step, const error_code& ec) {
+    return std::string(step) + ": " + message_of(ec);
+}
+
+// Adds the certificates of a PEM bundle to the authorities `context` trusts.
+void trust_bundle(ssl::context& context, std::string_view pem, error_code& ec) {
+    context.add_certificate_authority(asio::buffer(pem.data(), pem.size()), ec);
 }
 
 }  // namespace
+
+std::string ca_bundle_problem(std::string_view pem) {
+    if (pem.find("-----BEGIN CERTIFICATE-----") == std::string_view::npos) {
+        return "holds no PEM certificate";
+    }
+    ssl::context probe(ssl::context::tls_client);
+    error_code ec;
+    trust_bundle(probe, pem, ec);
+    return ec ? "holds a certificate that cannot be read: " + message_of(ec) : "";
+}
 
 std::optional<http_url> http_url::parse(std::string_view text) {
     http_url url;
@@ -171,21 +193,59 @@ struct http_client::impl {
         bool before_response = false;  // failed before a single byte of the answer arrived
     };
 
-    impl(http_url u, bool verify) : url(std::move(u)), verify_tls(verify) {
+    impl(http_url u, const tls_verification& tls) : url(std::move(u)), verify_tls(tls.verify_peer) {
         const bool ipv6 = url.host.find(':') != std::string::npos;
         host_header = ipv6 ? "[" + url.host + "]" : url.host;
         if (url.port != (url.tls ? 443 : 80)) {
             host_header += ":" + std::to_string(url.port);
         }
         if (url.tls) {
-            tls_context.emplace(ssl::context::tls_client);
-            if (verify_tls) {
-                tls_context->set_default_verify_paths();
-                tls_context->set_verify_mode(ssl::verify_peer);
-            } else {
-                tls_context->set_verify_mode(ssl::verify_none);
+            make_tls_context(tls);
+        }
+    }
+
+    /// Sets up TLS 1.2 or later, trusting the given authorities or else the system's.
+    void make_tls_context(const tls_verification& tls) {
+        tls_context.emplace(ssl::context::tls_client);
+        SSL_CTX_set_min_proto_version(tls_context->native_handle(), TLS1_2_VERSION);
+        if (!tls.verify_peer) {
+            tls_context->set_verify_mode(ssl::verify_none);
+            return;
+        }
+        if (tls.ca_pem.empty()) {
+            tls_context->set_default_verify_paths();
+        } else {
+            error_code ec;
+            trust_bundle(*tls_context, tls.ca_pem, ec);
+            if (ec) {
+                throw boost::system::system_error(ec, "http_client: the CA bundle");
             }
         }
+        tls_context->set_verify_mode(ssl::verify_peer);
+    }
+
+    /// Makes the handshake check that the certificate names the URL's host: its DNS name, or
+    /// its address when the URL holds an IP literal (matched against IP subjectAltNames only).
+    /// A wildcard must stand for a whole label ("*.example.com", never "f*.example.com"), as
+    /// RFC 6125 advises.
+    bool expect_host_name() {
+        X509_VERIFY_PARAM* param = SSL_get0_param(secure->native_handle());
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (is_ip_literal(url.host)) {
+            return X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str()) == 1;
+        }
+        return X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size()) == 1;
+    }
+
+    /// Describes a failed handshake, adding why the certificate was refused when it was.
+    std::string handshake_failure(const error_code& ec) {
+        auto text = failure("tls handshake", ec);
+        const long verdict = SSL_get_verify_result(secure->native_handle());
+        if (verify_tls && !stopped && !timed_out && verdict != X509_V_OK) {
+            text += ": ";
+            text += X509_verify_cert_error_string(verdict);
+        }
+        return text;
     }
 
     ~impl() { drop_connection(); }
@@ -277,8 +337,8 @@ struct http_client::impl {
                 SSL_set_tlsext_host_name(secure->native_handle(), url.host.c_str()) != 1) {
                 return "tls: cannot set the server name " + url.host;
             }
-            if (verify_tls) {
-                secure->set_verify_callback(ssl::host_name_verification(url.host));
+            if (verify_tls && !expect_host_name()) {
+                return "tls: cannot check the server name " + url.host;
             }
         } else {
             plain.emplace(ioc);
@@ -300,7 +360,7 @@ struct http_client::impl {
             secure->async_handshake(ssl::stream_base::client,
                                     [&](const error_code& ec) { done = ec; });
             if (auto ec = wait(done)) {
-                return failure("tls handshake", ec);
+                return handshake_failure(ec);
             }
         }
         connected = true;
@@ -421,8 +481,8 @@ struct http_client::impl {
     bool timed_out = false;
 };
 
-http_client::http_client(http_url url, bool verify_tls)
-    : impl_(std::make_unique<impl>(std::move(url), verify_tls)) {}
+http_client::http_client(http_url url, tls_verification tls)
+    : impl_(std::make_unique<impl>(std::move(url), tls)) {}
 
 http_client::~http_client() = default;
 

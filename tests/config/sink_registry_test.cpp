@@ -5,11 +5,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <system_error>
 
 #include "support/temp_dir.hpp"
+#include "support/tiny_http_receiver.hpp"
 
 namespace seshook {
 namespace {
@@ -188,6 +190,92 @@ TEST(SinkRegistry, BadForwardHeaders) {
     EXPECT_EQ(error_of(forward_sink_text("headers = { Content-Length = \"1\" }\n")),
               "test.toml: sinks[0].headers.Content-Length: is set by seshook and cannot be "
               "configured");
+    EXPECT_EQ(error_of(forward_sink_text("headers = { Webhook-Signature = \"v1,x\" }\n")),
+              "test.toml: sinks[0].headers.Webhook-Signature: is set by seshook and cannot be "
+              "configured");
+}
+
+TEST(SinkRegistry, ForwardSigningSecretIsCheckedWithoutBeingShown) {
+    // 24 bytes, the least the specification allows.
+    const std::string good = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    EXPECT_NO_THROW(make_sinks(
+        parse_config(forward_sink_text("signing_secret = \"" + good + "\"\n"), "test.toml")));
+
+    // The messages name the key and what is wrong, never the secret.
+    const std::string short_key = "whsec_c2VjcmV0LXRvby1zaG9ydA==";
+    const std::string no_prefix = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const std::string url_safe = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa_-";
+    EXPECT_EQ(error_of(forward_sink_text("signing_secret = \"" + short_key + "\"\n")),
+              "test.toml: sinks[0].signing_secret: must decode to a key of at least 24 bytes");
+    EXPECT_EQ(error_of(forward_sink_text("signing_secret = \"" + no_prefix + "\"\n")),
+              "test.toml: sinks[0].signing_secret: must start with \"whsec_\" followed by the "
+              "base64 of the key");
+    EXPECT_EQ(error_of(forward_sink_text("signing_secret = \"" + url_safe + "\"\n")),
+              "test.toml: sinks[0].signing_secret: must be \"whsec_\" followed by standard "
+              "base64 (A-Z, a-z, 0-9, '+', '/')");
+    EXPECT_EQ(error_of(forward_sink_text("signing_secret = \"\"\n")),
+              "test.toml: sinks[0].signing_secret: must start with \"whsec_\" followed by the "
+              "base64 of the key");
+    EXPECT_EQ(error_of(forward_sink_text("signing_secret = 42\n")),
+              "test.toml: sinks[0].signing_secret: expected a string, got an integer");
+}
+
+TEST(SinkRegistry, ForwardSigningSecretFileIsReadAndChecked) {
+    const temp_dir dir;
+    const auto good = dir / "good.whsec";
+    const auto bad = dir / "bad.whsec";
+    std::ofstream(good) << "  whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n";
+    std::ofstream(bad) << "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n";
+    const auto file_key = [](const std::filesystem::path& path) {
+        return "signing_secret_file = \"" + path.string() + "\"\n";
+    };
+
+    // Surrounding spaces and the final line break are not part of the secret.
+    EXPECT_NO_THROW(make_sinks(parse_config(forward_sink_text(file_key(good)), "test.toml")));
+
+    EXPECT_EQ(error_of(forward_sink_text(file_key(bad))),
+              "test.toml: sinks[0].signing_secret_file: the secret in " + bad.string() +
+                  " must start with \"whsec_\" followed by the base64 of the key");
+    EXPECT_EQ(error_of(forward_sink_text(file_key(dir / "missing.whsec"))),
+              "test.toml: sinks[0].signing_secret_file: cannot read " +
+                  (dir / "missing.whsec").string() + ": No such file or directory");
+    EXPECT_EQ(error_of(forward_sink_text(file_key(dir.path()))),
+              "test.toml: sinks[0].signing_secret_file: cannot read " + dir.path().string() +
+                  ": it is a folder");
+    EXPECT_EQ(
+        error_of(forward_sink_text(
+            file_key(good) + "signing_secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n")),
+        "test.toml: sinks[0].signing_secret_file: cannot be set together with "
+        "signing_secret");
+}
+
+TEST(SinkRegistry, ForwardCaFileMustHoldCertificatesAndBeUsed) {
+    const temp_dir dir;
+    const auto authority = testing::tls_authority::create();
+    const auto bundle = dir / "ca.pem";
+    const auto key_only = dir / "key.pem";
+    std::ofstream(bundle) << authority.certificate_pem;
+    std::ofstream(key_only) << authority.private_key_pem;
+    const auto https_sink = [](const std::string& extra) {
+        return "[[sinks]]\ntype = \"forward\"\nname = \"fw\"\n"
+               "url = \"https://127.0.0.1:9/in\"\n" +
+               extra;
+    };
+    const auto ca_key = [](const std::filesystem::path& path) {
+        return "ca_file = \"" + path.string() + "\"\n";
+    };
+
+    EXPECT_NO_THROW(make_sinks(parse_config(https_sink(ca_key(bundle)), "test.toml")));
+
+    EXPECT_EQ(error_of(https_sink(ca_key(dir / "missing.pem"))),
+              "test.toml: sinks[0].ca_file: cannot read " + (dir / "missing.pem").string() +
+                  ": No such file or directory");
+    EXPECT_EQ(error_of(https_sink(ca_key(key_only))),
+              "test.toml: sinks[0].ca_file: " + key_only.string() + " holds no PEM certificate");
+    EXPECT_EQ(error_of(https_sink(ca_key(bundle) + "verify_tls = false\n")),
+              "test.toml: sinks[0].ca_file: has no effect with verify_tls = false");
+    EXPECT_EQ(error_of(forward_sink_text(ca_key(bundle))),
+              "test.toml: sinks[0].ca_file: has no effect on an http:// url");
 }
 
 TEST(SinkRegistry, ShippedConfigBuildsItsSinks) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -12,7 +13,9 @@
 #include <vector>
 
 #include "integration/integration_helpers.hpp"
+#include "support/temp_dir.hpp"
 #include "support/tiny_http_receiver.hpp"
+#include "support/webhook_check.hpp"
 
 namespace seshook::testing {
 namespace {
@@ -34,6 +37,19 @@ std::string forward_sink_toml(const std::string& url, const std::string& extra =
            (extra.empty() ? std::string("timeout = \"2s\"\nmax_attempts = 10\n"
                                         "backoff_initial = \"20ms\"\nbackoff_max = \"100ms\"\n")
                           : extra);
+}
+
+// Fast retries, a couple of attempts, then `keys`: the extra lines of a forward sink table.
+std::string quick_attempts(const std::string& keys, unsigned attempts = 2) {
+    return "timeout = \"2s\"\nmax_attempts = " + std::to_string(attempts) +
+           "\nbackoff_initial = \"20ms\"\nbackoff_max = \"50ms\"\n" + keys;
+}
+
+// Writes `text` to `path` and returns the line `key = "path"` for a config.
+std::string file_key(const std::string& key, const std::filesystem::path& path,
+                     const std::string& text) {
+    std::ofstream(path) << text;
+    return key + " = \"" + path.string() + "\"\n";
 }
 
 TEST_F(Forwarding, DownstreamGetsTheOriginalBytesWithIdAndEventHeaders) {
@@ -156,6 +172,133 @@ TEST_F(Forwarding, SilentDownstreamNeitherSlowsTheAnswersNorLosesEvents) {
 
     // The file sink, unaffected, has every event.
     EXPECT_EQ(read_json_lines(daemon.events_path()).size(), count);
+}
+
+TEST_F(Forwarding, SignedEventsVerifyAndKeepTheirIdAcrossRetries) {
+    const temp_dir keys;
+    const auto secret = random_signing_secret();
+    tiny_http_receiver receiver(tiny_http_receiver::answer_in_turn({503, 502, 200}));
+    auto& daemon = start_daemon(with_sinks(forward_sink_toml(
+        receiver.url("/hook"),
+        quick_attempts(file_key("signing_secret_file", keys / "crm.whsec", secret + "\n"), 3))));
+    const std::string body = sample_event(7);
+    ASSERT_EQ(send_once(daemon.port(), make_post("/callback", body)).status, 200u);
+
+    // Three attempts of the one event, each signed over its own timestamp, as a receiver that
+    // holds the secret checks them.
+    ASSERT_TRUE(receiver.wait_for_requests(3, 10s)) << receiver.request_count();
+    const auto requests = receiver.requests();
+    const auto id = expected_id(nlohmann::json::parse(body));
+    long long previous = 0;
+    for (const auto& request : requests) {
+        EXPECT_EQ(request.body, body);
+        EXPECT_EQ(request.header("webhook-id"), id);
+        EXPECT_EQ(request.header("X-Seshook-Id"), id);
+        const auto timestamp = request.header("webhook-timestamp");
+        ASSERT_FALSE(timestamp.empty());
+        EXPECT_GE(std::stoll(timestamp), previous);
+        previous = std::stoll(timestamp);
+        EXPECT_EQ(request.header("webhook-signature"),
+                  expected_webhook_signature(secret, request.header("webhook-id"), timestamp,
+                                             request.body));
+    }
+    EXPECT_TRUE(daemon.log_contains("[sink:downstream] signing every request"));
+    EXPECT_FALSE(daemon.log_contains(secret.substr(6, 12)));
+}
+
+TEST_F(Forwarding, HttpsDownstreamOfAPrivateCaIsTrustedThroughTheCaFile) {
+    const temp_dir files;
+    const auto authority = tls_authority::create();
+    tiny_http_receiver receiver(authority.issue({"127.0.0.1"}));
+    auto& daemon = start_daemon(with_sinks(forward_sink_toml(
+        receiver.url("/hook"),
+        quick_attempts(file_key("ca_file", files / "ca.pem", authority.certificate_pem)))));
+
+    ASSERT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(1))).status, 200u);
+
+    ASSERT_TRUE(receiver.wait_for_requests(1, 10s));
+    EXPECT_EQ(receiver.requests().front().body, sample_event(1));
+    EXPECT_TRUE(
+        daemon.log_contains("[sink:downstream] trusting only the certificate "
+                            "authorities in " +
+                            (files / "ca.pem").string()));
+    EXPECT_FALSE(daemon.log_contains("verify_tls = false"));
+}
+
+TEST_F(Forwarding, HttpsDownstreamOfAPrivateCaIsDeadLetteredWithoutTheCaFile) {
+    const auto authority = tls_authority::create();
+    tiny_http_receiver receiver(authority.issue({"127.0.0.1"}));
+    auto& daemon =
+        start_daemon(with_sinks(forward_sink_toml(receiver.url("/hook"), quick_attempts(""))));
+
+    ASSERT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(1))).status, 200u);
+
+    const auto dead = wait_for_json_lines(daemon.dir() / "dead-letter.jsonl", 1, 10s);
+    ASSERT_EQ(dead.size(), 1u);
+    const auto error = dead[0].value("error", "");
+    EXPECT_EQ(error.rfind("tls handshake: ", 0), 0) << error;
+    EXPECT_NE(error.find("unable to get local issuer certificate"), std::string::npos) << error;
+    EXPECT_EQ(dead[0].at("record").at("payload"), nlohmann::json::parse(sample_event(1)));
+    EXPECT_EQ(receiver.request_count(), 0u);
+}
+
+TEST_F(Forwarding, HttpsDownstreamWithACertificateForAnotherHostIsRefused) {
+    const temp_dir files;
+    const auto authority = tls_authority::create();
+    tiny_http_receiver receiver(authority.issue({"crm.example.com", "127.0.0.2"}));
+    auto& daemon = start_daemon(with_sinks(forward_sink_toml(
+        receiver.url("/hook"),
+        quick_attempts(file_key("ca_file", files / "ca.pem", authority.certificate_pem)))));
+
+    ASSERT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(1))).status, 200u);
+
+    const auto dead = wait_for_json_lines(daemon.dir() / "dead-letter.jsonl", 1, 10s);
+    ASSERT_EQ(dead.size(), 1u);
+    EXPECT_NE(dead[0].value("error", "").find("IP address mismatch"), std::string::npos)
+        << dead[0].dump();
+    EXPECT_EQ(receiver.request_count(), 0u);
+}
+
+TEST_F(Forwarding, VerifyTlsOffDeliversToAnyCertificateAndWarnsNamingTheSink) {
+    const auto authority = tls_authority::create();
+    tiny_http_receiver receiver(authority.issue({"crm.example.com"}));
+    auto& daemon = start_daemon(with_sinks(
+        forward_sink_toml(receiver.url("/hook"), quick_attempts("verify_tls = false\n"))));
+
+    ASSERT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(1))).status, 200u);
+
+    ASSERT_TRUE(receiver.wait_for_requests(1, 10s));
+    EXPECT_TRUE(
+        daemon.log_contains(" warning [sink:downstream] verify_tls = false: the "
+                            "certificate of 127.0.0.1 is not checked"))
+        << daemon.log_text();
+}
+
+TEST_F(Forwarding, BadSigningSecretOrCaFileStopsTheDaemonNamingTheKey) {
+    const temp_dir dir;
+    const auto start_with = [&](const std::string& keys) {
+        std::ofstream(dir / "seshook.toml")
+            << "[server]\nlisten = \"127.0.0.1:0\"\n[spool]\ndurability = \"memory\"\n"
+            << forward_sink_toml("https://127.0.0.1:9/hook", quick_attempts(keys));
+        return run_seshook({"--config", (dir / "seshook.toml").string()}, dir.path());
+    };
+
+    // A key of 16 bytes: too short, and never printed.
+    const std::string weak = "whsec_dG9vLXNob3J0LXNlY3JldA==";
+    auto result = start_with("signing_secret = \"" + weak + "\"\n");
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.err.find("sinks[0].signing_secret: must decode to a key of at least 24"),
+              std::string::npos)
+        << result.err;
+    EXPECT_EQ((result.out + result.err).find("dG9vLXNob3J0"), std::string::npos) << result.err;
+
+    // A CA file that is not there.
+    result = start_with("ca_file = \"" + (dir / "missing-ca.pem").string() + "\"\n");
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.err.find("sinks[0].ca_file: cannot read " + (dir / "missing-ca.pem").string() +
+                              ": No such file or directory"),
+              std::string::npos)
+        << result.err;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <stop_token>
@@ -13,6 +14,7 @@
 #include "support/recording_sink.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_http_receiver.hpp"
+#include "support/webhook_check.hpp"
 
 namespace seshook {
 namespace {
@@ -24,9 +26,16 @@ using testing::received_request;
 using testing::receiver_reply;
 using testing::temp_dir;
 using testing::tiny_http_receiver;
+using testing::tls_authority;
 
 // Generous bounds: they catch a hang, not a slow machine.
 constexpr auto patience = 5s;
+
+std::int64_t unix_seconds_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 class ForwardSink : public ::testing::Test {
 protected:
@@ -294,6 +303,188 @@ TEST_F(ForwardSink, EncodesAnEventNameAHeaderCannotCarry) {
     const auto request = receiver.requests().front();
     EXPECT_EQ(request.header("X-Seshook-Event"), "opened%0D%0AX-Forged: 1");
     EXPECT_FALSE(request.has_header("X-Forged"));
+}
+
+TEST_F(ForwardSink, SignsEveryAttemptUnderTheSameIdSoTheReceiverCanVerifyIt) {
+    tiny_http_receiver receiver(tiny_http_receiver::answer_in_turn({503, 200}));
+    auto options = options_for(receiver);
+    options.signing_secret = testing::random_signing_secret();
+    forward_sink sink("downstream", {}, options);
+    sink.open();
+    const auto r = make_test_record("bounce");
+
+    const auto before = unix_seconds_now();
+    EXPECT_EQ(sink.consume(r, {}), delivery_outcome::delivered);
+    const auto after = unix_seconds_now();
+
+    // Each attempt is signed over its own timestamp, and verifies as the receiver checks it.
+    const auto requests = receiver.requests();
+    ASSERT_EQ(requests.size(), 2);
+    for (const auto& request : requests) {
+        EXPECT_EQ(request.header("webhook-id"), r.event.id);
+        const auto timestamp = request.header("webhook-timestamp");
+        ASSERT_FALSE(timestamp.empty());
+        EXPECT_GE(std::stoll(timestamp), before);
+        EXPECT_LE(std::stoll(timestamp), after);
+        EXPECT_EQ(
+            request.header("webhook-signature"),
+            testing::expected_webhook_signature(
+                options.signing_secret, request.header("webhook-id"), timestamp, request.body));
+    }
+}
+
+TEST_F(ForwardSink, SignsTheExactBytesItSends) {
+    tiny_http_receiver receiver;
+    auto options = options_for(receiver);
+    options.signing_secret = testing::random_signing_secret();
+    forward_sink sink("downstream", {}, options);
+    sink.open();
+    auto r = make_test_record("open");
+    r.event.raw = "{ \"event\":\"open\" ,\"email\":\"caf\xc3\xa9@example.com\", \"n\": 1.50 }";
+
+    EXPECT_EQ(sink.consume(r, {}), delivery_outcome::delivered);
+
+    ASSERT_EQ(receiver.request_count(), 1);
+    const auto request = receiver.requests().front();
+    EXPECT_EQ(request.body, r.event.raw);
+    EXPECT_EQ(
+        request.header("webhook-signature"),
+        testing::expected_webhook_signature(options.signing_secret, r.event.id,
+                                            request.header("webhook-timestamp"), r.event.raw));
+    EXPECT_NE(
+        request.header("webhook-signature"),
+        testing::expected_webhook_signature(testing::random_signing_secret(), r.event.id,
+                                            request.header("webhook-timestamp"), r.event.raw));
+}
+
+TEST_F(ForwardSink, SendsNoSignatureWithoutASecret) {
+    tiny_http_receiver receiver;
+    forward_sink sink("downstream", {}, options_for(receiver));
+    sink.open();
+
+    EXPECT_EQ(sink.consume(make_test_record(), {}), delivery_outcome::delivered);
+
+    ASSERT_EQ(receiver.request_count(), 1);
+    const auto request = receiver.requests().front();
+    for (const char* name : {"webhook-id", "webhook-timestamp", "webhook-signature"}) {
+        EXPECT_FALSE(request.has_header(name)) << name;
+    }
+}
+
+TEST_F(ForwardSink, KeepsItsOwnSignatureHeadersOverConfiguredOnes) {
+    tiny_http_receiver receiver;
+    auto options = options_for(receiver);
+    options.signing_secret = testing::random_signing_secret();
+    options.headers = {{"Webhook-Signature", "v1,forged"}, {"webhook-id", "forged"}};
+    forward_sink sink("downstream", {}, options);
+    sink.open();
+    const auto r = make_test_record();
+
+    EXPECT_EQ(sink.consume(r, {}), delivery_outcome::delivered);
+
+    ASSERT_EQ(receiver.request_count(), 1);
+    const auto request = receiver.requests().front();
+    std::size_t signatures = 0;
+    for (const auto& [name, value] : request.headers) {
+        if (name == "webhook-signature" || name == "Webhook-Signature") ++signatures;
+        EXPECT_EQ(value.find("forged"), std::string::npos) << name;
+    }
+    EXPECT_EQ(signatures, 1);
+    EXPECT_EQ(request.header("webhook-id"), r.event.id);
+}
+
+TEST_F(ForwardSink, RefusesAMalformedSecretWithoutShowingIt) {
+    tiny_http_receiver receiver;
+    auto options = options_for(receiver);
+    options.signing_secret = "whsec_c2hvcnQtYnV0LXNlY3JldA==";  // 19 bytes
+    try {
+        forward_sink sink("downstream", {}, options);
+        ADD_FAILURE() << "a 19-byte key was accepted";
+    } catch (const std::invalid_argument& e) {
+        const std::string message = e.what();
+        EXPECT_NE(message.find("signing_secret"), std::string::npos) << message;
+        EXPECT_NE(message.find("at least 24 bytes"), std::string::npos) << message;
+        EXPECT_EQ(message.find("c2hvcnQ"), std::string::npos) << message;
+    }
+}
+
+TEST_F(ForwardSink, DeliversToAServerOfAPrivateAuthorityItTrusts) {
+    const auto authority = tls_authority::create();
+    tiny_http_receiver receiver(authority.issue({"127.0.0.1"}));
+    auto options = options_for(receiver);
+    options.ca_pem = authority.certificate_pem;
+    options.ca_file = dir_ / "private-ca.pem";
+    forward_sink sink("downstream", {}, options);
+    testing::log_capture logs;
+    sink.open();
+
+    EXPECT_EQ(sink.consume(make_test_record(), {}), delivery_outcome::delivered);
+
+    EXPECT_EQ(receiver.request_count(), 1);
+    EXPECT_NE(logs.text().find("info [sink:downstream] trusting only the certificate "
+                               "authorities in " +
+                               (dir_ / "private-ca.pem").string()),
+              std::string::npos)
+        << logs.text();
+    EXPECT_TRUE(dead_letters(sink).empty());
+}
+
+TEST_F(ForwardSink, DeadLettersAServerWhoseCertificateTheSystemDoesNotTrust) {
+    const auto authority = tls_authority::create();
+    tiny_http_receiver receiver(authority.issue({"127.0.0.1"}));
+    auto options = options_for(receiver);
+    options.max_attempts = 2;
+    forward_sink sink("downstream", {}, options);
+    sink.open();
+
+    EXPECT_EQ(sink.consume(make_test_record(), {}), delivery_outcome::dead_lettered);
+
+    EXPECT_EQ(receiver.request_count(), 0);
+    const auto lines = dead_letters(sink);
+    ASSERT_EQ(lines.size(), 1);
+    EXPECT_EQ(lines.front()["attempts"], 2);
+    const auto error = lines.front()["error"].get<std::string>();
+    EXPECT_EQ(error.rfind("tls handshake: ", 0), 0) << error;
+    EXPECT_NE(error.find("unable to get local issuer certificate"), std::string::npos) << error;
+}
+
+TEST_F(ForwardSink, DeadLettersATrustedCertificateForAnotherHost) {
+    const auto authority = tls_authority::create();
+    tiny_http_receiver receiver(authority.issue({"crm.example.com"}));
+    auto options = options_for(receiver);
+    options.max_attempts = 1;
+    options.ca_pem = authority.certificate_pem;
+    forward_sink sink("downstream", {}, options);
+    sink.open();
+
+    EXPECT_EQ(sink.consume(make_test_record(), {}), delivery_outcome::dead_lettered);
+
+    EXPECT_EQ(receiver.request_count(), 0);
+    const auto lines = dead_letters(sink);
+    ASSERT_EQ(lines.size(), 1);
+    const auto error = lines.front()["error"].get<std::string>();
+    EXPECT_NE(error.find("IP address mismatch"), std::string::npos) << error;
+}
+
+TEST_F(ForwardSink, WarnsAtOpenWhenItDoesNotVerifyAndThenAcceptsAnyCertificate) {
+    const auto authority = tls_authority::create();
+    tiny_http_receiver receiver(authority.issue({"crm.example.com"}));
+    auto options = options_for(receiver);
+    options.verify_tls = false;
+    forward_sink sink("downstream", {}, options);
+    testing::log_capture logs;
+    sink.open();
+
+    EXPECT_EQ(sink.consume(make_test_record(), {}), delivery_outcome::delivered);
+
+    EXPECT_EQ(receiver.request_count(), 1);
+    const auto lines = logs.lines();
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.front().rfind("warning [sink:downstream] verify_tls = false: the "
+                                  "certificate of 127.0.0.1 is not checked",
+                                  0),
+              0)
+        << logs.text();
 }
 
 TEST_F(ForwardSink, RefusesAUrlThatIsNotHttp) {

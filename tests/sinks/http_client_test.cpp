@@ -1,9 +1,11 @@
 #include "seshook/sinks/http_client.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/system/system_error.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -23,16 +25,23 @@ using namespace std::chrono_literals;
 using testing::received_request;
 using testing::receiver_reply;
 using testing::tiny_http_receiver;
+using testing::tls_authority;
 using testing::tls_identity;
 
 // Generous bounds: they catch a hang, not a slow machine.
 constexpr auto patience = 5s;
 
-http_client client_for(const std::string& url, bool verify_tls = true) {
+http_client client_for(const std::string& url, tls_verification tls = {}) {
     auto parsed = http_url::parse(url);
     EXPECT_TRUE(parsed.has_value()) << url;
-    return http_client(parsed.value_or(http_url{}), verify_tls);
+    return http_client(parsed.value_or(http_url{}), std::move(tls));
 }
+
+// Checks nothing about the server's certificate.
+const tls_verification unverified{false, ""};
+
+// Trusts the authorities in `ca_pem` instead of the system's.
+tls_verification trusting(std::string ca_pem) { return {true, std::move(ca_pem)}; }
 
 http_exchange post(http_client& client, std::string_view body = R"({"event":"open"})",
                    std::chrono::milliseconds timeout = 5s) {
@@ -338,18 +347,19 @@ TEST(HttpClient, RefusesAHeaderThatWouldForgeAnother) {
 
 TEST(HttpClient, HttpsRefusesAnUntrustedCertificateWhenVerifying) {
     tiny_http_receiver receiver(tls_identity::self_signed({"localhost", "127.0.0.1"}));
-    auto client = client_for(receiver.url(), true);
+    auto client = client_for(receiver.url());
 
     const auto exchange = post(client);
 
     EXPECT_FALSE(exchange.transport_ok);
     EXPECT_EQ(exchange.error.rfind("tls handshake:", 0), 0) << exchange.error;
+    EXPECT_NE(exchange.error.find("self-signed certificate"), std::string::npos) << exchange.error;
     EXPECT_EQ(receiver.request_count(), 0);
 }
 
 TEST(HttpClient, HttpsAcceptsAnyCertificateWhenNotVerifying) {
     tiny_http_receiver receiver(tls_identity::self_signed({"localhost", "127.0.0.1"}));
-    auto client = client_for(receiver.url(), false);
+    auto client = client_for(receiver.url(), unverified);
 
     const auto first = post(client, R"({"event":"click"})");
     const auto second = post(client);
@@ -384,7 +394,92 @@ TEST(HttpClient, HttpsChecksTheHostNameOfATrustedCertificate) {
     ASSERT_TRUE(b.transport_ok) << b.error;
     EXPECT_FALSE(c.transport_ok);
     EXPECT_EQ(c.error.rfind("tls handshake:", 0), 0) << c.error;
+    EXPECT_NE(c.error.find("IP address mismatch"), std::string::npos) << c.error;
     EXPECT_EQ(impostor.request_count(), 0);
+}
+
+TEST(HttpClient, HttpsTrustsAPrivateAuthorityItIsGiven) {
+    const auto authority = tls_authority::create();
+    tiny_http_receiver receiver(authority.issue({"127.0.0.1"}));
+    auto client = client_for(receiver.url(), trusting(authority.certificate_pem));
+
+    const auto exchange = post(client, R"({"event":"open"})");
+
+    ASSERT_TRUE(exchange.transport_ok) << exchange.error;
+    EXPECT_EQ(exchange.status, 200);
+    ASSERT_EQ(receiver.request_count(), 1);
+    EXPECT_EQ(receiver.requests().front().body, R"({"event":"open"})");
+}
+
+TEST(HttpClient, HttpsSaysWhyTheSystemStoreRefusesAPrivateAuthority) {
+    const auto authority = tls_authority::create();
+    tiny_http_receiver receiver(authority.issue({"127.0.0.1"}));
+    auto client = client_for(receiver.url());
+
+    const auto exchange = post(client);
+
+    EXPECT_FALSE(exchange.transport_ok);
+    EXPECT_EQ(exchange.error.rfind("tls handshake:", 0), 0) << exchange.error;
+    EXPECT_NE(exchange.error.find("unable to get local issuer certificate"), std::string::npos)
+        << exchange.error;
+    EXPECT_EQ(receiver.request_count(), 0);
+}
+
+TEST(HttpClient, HttpsTrustsOnlyTheGivenAuthoritiesNotTheSystems) {
+    // The system store trusts the authority of `theirs`; the client is given only `ours`.
+    const auto ours = tls_authority::create("our CA");
+    const auto theirs = tls_authority::create("their CA");
+    const seshook::testing::temp_dir dir;
+    std::ofstream(dir / "system.pem") << theirs.certificate_pem;
+    const trusted_ca_file trust(dir / "system.pem");
+    tiny_http_receiver outsider(theirs.issue({"127.0.0.1"}));
+
+    auto by_system = client_for(outsider.url());
+    auto by_ours = client_for(outsider.url(), trusting(ours.certificate_pem));
+    const auto a = post(by_system);
+    const auto b = post(by_ours);
+
+    ASSERT_TRUE(a.transport_ok) << a.error;
+    EXPECT_FALSE(b.transport_ok);
+    EXPECT_NE(b.error.find("unable to get local issuer certificate"), std::string::npos) << b.error;
+    EXPECT_EQ(outsider.request_count(), 1);
+}
+
+TEST(HttpClient, HttpsRefusesACertificateOfItsAuthorityForAnotherHost) {
+    const auto authority = tls_authority::create();
+    tiny_http_receiver by_address(authority.issue({"127.0.0.2", "downstream.example.com"}));
+    auto address_client = client_for(by_address.url(), trusting(authority.certificate_pem));
+    tiny_http_receiver by_name(authority.issue({"downstream.example.com"}));
+    auto name_client = client_for("https://localhost:" + std::to_string(by_name.port()) + "/hook",
+                                  trusting(authority.certificate_pem));
+
+    const auto a = post(address_client);
+    const auto b = post(name_client);
+
+    EXPECT_FALSE(a.transport_ok);
+    EXPECT_NE(a.error.find("IP address mismatch"), std::string::npos) << a.error;
+    EXPECT_FALSE(b.transport_ok);
+    EXPECT_NE(b.error.find("hostname mismatch"), std::string::npos) << b.error;
+    EXPECT_EQ(by_address.request_count(), 0);
+    EXPECT_EQ(by_name.request_count(), 0);
+}
+
+TEST(HttpClient, RefusesACaBundleWithoutCertificates) {
+    const auto parsed = http_url::parse("https://127.0.0.1:9/hook");
+    ASSERT_TRUE(parsed);
+    EXPECT_THROW(http_client(*parsed, trusting("not a certificate")), boost::system::system_error);
+}
+
+TEST(CaBundleProblem, AcceptsPemCertificatesAndSaysWhatElseIsWrong) {
+    const auto a = tls_authority::create("a");
+    const auto b = tls_authority::create("b");
+    EXPECT_EQ(ca_bundle_problem(a.certificate_pem), "");
+    EXPECT_EQ(ca_bundle_problem("# our CAs\n" + a.certificate_pem + b.certificate_pem), "");
+
+    EXPECT_EQ(ca_bundle_problem(""), "holds no PEM certificate");
+    EXPECT_EQ(ca_bundle_problem(a.private_key_pem), "holds no PEM certificate");
+    EXPECT_THAT(ca_bundle_problem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+                ::testing::StartsWith("holds a certificate that cannot be read: "));
 }
 
 }  // namespace

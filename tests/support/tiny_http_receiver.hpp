@@ -46,6 +46,20 @@ struct tls_identity {
     static tls_identity self_signed(const std::vector<std::string>& names);
 };
 
+/// A private certificate authority, as a company runs for its internal services: its own
+/// certificate (the one a client must be told to trust) and the key it signs with.
+struct tls_authority {
+    std::string certificate_pem;
+    std::string private_key_pem;
+
+    /// Creates an authority with a fresh key and a self-signed CA certificate called `name`.
+    static tls_authority create(const std::string& name = "seshook test CA");
+
+    /// Issues a server certificate valid for `names` (DNS names or IP addresses), signed by
+    /// this authority; the identity presents the certificate alone, without the authority's.
+    tls_identity issue(const std::vector<std::string>& names) const;
+};
+
 /// A small real HTTP/1.1 server on 127.0.0.1 and an ephemeral port, run on its own thread, that
 /// records every request and answers as its behaviour says. Keep-alive is honoured. Stops in
 /// its destructor.
