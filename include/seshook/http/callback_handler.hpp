@@ -90,7 +90,8 @@ public:
 
     /// Answers a request that could not be read whole (too large, malformed framing), keeping
     /// what was read of it in the rejects store with the reason `code`. A peer outside the
-    /// allowed networks or over the rate limit gets 403 or 429 instead, and nothing is kept.
+    /// allowed networks or over the rate limit gets 403 or 429 instead, and nothing is kept;
+    /// a trusted proxy's request is kept as before, since its client is not known here.
     http_answer refuse_unreadable(unsigned status, std::string_view code, std::string_view detail,
                                   std::string_view peer, std::string_view partial_body);
 
