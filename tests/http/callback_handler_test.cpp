@@ -379,7 +379,11 @@ struct test_request {
 
 test_request request_to(std::string target, std::string body = "",
                         std::string from = std::string(peer)) {
-    return test_request{http::verb::post, std::move(target), std::move(body), std::move(from)};
+    test_request request;
+    request.target = std::move(target);
+    request.body = std::move(body);
+    request.peer = std::move(from);
+    return request;
 }
 
 // Expects `answer` to be the very answer of an unknown path.
