@@ -10,6 +10,7 @@
 #include "seshook/config/config.hpp"
 #include "seshook/daemon/daemon.hpp"
 #include "seshook/daemon/replay.hpp"
+#include "seshook/http/tls_context.hpp"
 #include "seshook/sinks/sink_registry.hpp"
 
 namespace {
@@ -45,7 +46,8 @@ int main(int argc, char** argv) {
     bool check_only = false;
     app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
     app.add_flag("--check-config", check_only,
-                 "validate the configuration (sinks included) and exit: 0 when valid, 1 with "
+                 "validate the configuration (sinks and TLS certificate included) and exit: 0 when "
+                 "valid, 1 with "
                  "the error otherwise");
     app.add_option("-l,--log-level", log_level, "override [log] level")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -76,11 +78,13 @@ int main(int argc, char** argv) {
     }
     if (replay->parsed()) return run_replay(config_path, replay_sink, replay_input, log_level);
 
-    // Read the configuration and build the sinks once, so every mistake shows before starting.
+    // Read the configuration, build the sinks and load the TLS certificate and key once, so
+    // every mistake shows before starting.
     seshook::config cfg;
     try {
         cfg = seshook::load_config(config_path);
         (void)seshook::make_sinks(cfg);
+        if (cfg.tls) (void)seshook::make_tls_context(*cfg.tls, cfg.source);
     } catch (const seshook::config_error& e) {
         std::cerr << "seshook: " << e.what() << '\n';
         return EXIT_FAILURE;

@@ -25,8 +25,8 @@ constexpr std::int64_t mib = 1024 * kib;
 constexpr std::int64_t gib = 1024 * mib;
 
 // The top-level keys of the file; anything else is a mistake.
-constexpr std::array<std::string_view, 8> top_level_keys{"server",  "log",   "schema", "auth",
-                                                         "rejects", "spool", "dedup",  "sinks"};
+constexpr std::array<std::string_view, 9> top_level_keys{
+    "server", "tls", "log", "schema", "auth", "rejects", "spool", "dedup", "sinks"};
 
 const std::vector<std::string> log_levels{"trace", "debug",    "info", "warn",
                                           "error", "critical", "off"};
@@ -81,7 +81,13 @@ void check_callback_path(const std::string& path, table_reader& reader) {
 void read_server(const toml::table& table, const std::string& source, server_config& server) {
     table_reader reader(table, source, "server");
     if (auto listen = reader.optional_string("listen")) {
-        parse_listen_address(*listen, source, reader.full_key("listen"), server);
+        // NOTE: empty turns plain HTTP off; parse_config() refuses that without [tls].
+        server.listen_plain = !listen->empty();
+        if (server.listen_plain) {
+            auto address = parse_listen_address(*listen, source, reader.full_key("listen"));
+            server.listen_host = std::move(address.host);
+            server.listen_port = address.port;
+        }
     }
     server.callback_path = reader.string_or("callback_path", server.callback_path);
     check_callback_path(server.callback_path, reader);
@@ -216,6 +222,54 @@ void read_auth(const toml::table& table, const std::string& source, auth_config&
         auth.accounts.insert(accounts[i]);
     }
     reader.finish();
+}
+
+tls_version read_tls_version(table_reader& reader, tls_version fallback) {
+    const auto text = reader.optional_string("min_version");
+    if (!text) return fallback;
+    if (*text == "1.2") return tls_version::v1_2;
+    if (*text == "1.3") return tls_version::v1_3;
+    throw reader.error(
+        "min_version",
+        "must be \"1.2\" or \"1.3\" (nothing older is allowed), got \"" + *text + "\"");
+}
+
+// Only what can be checked without reading files; the certificate, the key and the cipher lists
+// are checked when the TLS context is built (make_tls_context), at start and by --check-config.
+void read_tls(const toml::table& table, const std::string& source, tls_config& tls) {
+    table_reader reader(table, source, "tls");
+    if (auto listen = reader.optional_string("listen")) {
+        auto address = parse_listen_address(*listen, source, reader.full_key("listen"));
+        tls.listen_host = std::move(address.host);
+        tls.listen_port = address.port;
+    }
+    tls.cert_file = reader.required_string("cert_file");
+    if (tls.cert_file.empty()) throw reader.error("cert_file", "must not be empty");
+    tls.key_file = reader.required_string("key_file");
+    if (tls.key_file.empty()) throw reader.error("key_file", "must not be empty");
+    tls.min_version = read_tls_version(reader, tls.min_version);
+    tls.ciphers = reader.string_or("ciphers", tls.ciphers);
+    if (tls.ciphers.empty()) throw reader.error("ciphers", "must not be empty");
+    tls.ciphersuites = reader.string_or("ciphersuites", tls.ciphersuites);
+    if (tls.ciphersuites.empty()) throw reader.error("ciphersuites", "must not be empty");
+    reader.finish();
+}
+
+// Something must listen, and the two listeners cannot share an address; `plain_key` names where
+// the plain address came from (server.listen or SESHOOK_LISTEN).
+void check_listeners(const config& cfg, std::string_view source, std::string_view plain_key) {
+    if (!cfg.server.listen_plain && !cfg.tls) {
+        throw key_error(source, "server.listen",
+                        "may be empty only when a [tls] table is set, or nothing would listen");
+    }
+    // NOTE: port 0 lets the system choose a port for each, so two of them never collide.
+    if (cfg.server.listen_plain && cfg.tls && cfg.tls->listen_port != 0 &&
+        cfg.tls->listen_port == cfg.server.listen_port &&
+        cfg.tls->listen_host == cfg.server.listen_host) {
+        throw key_error(source, "tls.listen",
+                        "is the same address as " + std::string(plain_key) +
+                            "; give HTTPS a port of its own (Tencent accepts 8080, 8081 and 8082)");
+    }
 }
 
 void read_log(const toml::table& table, const std::string& source, config& cfg) {
@@ -390,8 +444,18 @@ std::string_view to_string(durability_mode mode) noexcept {
     return "unknown";
 }
 
-void parse_listen_address(std::string_view text, std::string_view source, std::string_view key,
-                          server_config& server) {
+std::string_view to_string(tls_version version) noexcept {
+    switch (version) {
+        case tls_version::v1_2:
+            return "1.2";
+        case tls_version::v1_3:
+            return "1.3";
+    }
+    return "unknown";
+}
+
+listen_address parse_listen_address(std::string_view text, std::string_view source,
+                                    std::string_view key) {
     const auto fail = [&] {
         return key_error(source, key,
                          "expected an IP address and port such as \"127.0.0.1:8080\" or "
@@ -417,8 +481,7 @@ void parse_listen_address(std::string_view text, std::string_view source, std::s
     const auto [stop, ec] = std::from_chars(port_text.data(), end, port);
     if (port_text.empty() || ec != std::errc{} || stop != end || port > 65535) throw fail();
 
-    server.listen_host = std::move(host);
-    server.listen_port = static_cast<std::uint16_t>(port);
+    return {std::move(host), static_cast<std::uint16_t>(port)};
 }
 
 config parse_config(std::string_view toml_text, std::string source) {
@@ -438,6 +501,7 @@ config parse_config(std::string_view toml_text, std::string source) {
     if (const auto* server = reader.optional_table("server")) {
         read_server(*server, source, cfg.server);
     }
+    if (const auto* tls = reader.optional_table("tls")) read_tls(*tls, source, cfg.tls.emplace());
     if (const auto* log = reader.optional_table("log")) read_log(*log, source, cfg);
     if (const auto* auth = reader.optional_table("auth")) read_auth(*auth, source, cfg.auth);
     if (const auto* schema = reader.optional_table("schema")) {
@@ -459,6 +523,7 @@ config parse_config(std::string_view toml_text, std::string source) {
                             std::to_string(cfg.server.max_body_bytes) +
                             "), so that the largest body fits");
     }
+    check_listeners(cfg, source, "server.listen");
     return cfg;
 }
 
@@ -491,7 +556,11 @@ config load_config(const std::filesystem::path& path) {
     // The environment wins over the file, so that a container can move the port.
     // NOTE: an empty value counts as unset, as container tools write it for "no value".
     if (const char* listen = std::getenv("SESHOOK_LISTEN"); listen != nullptr && *listen != 0) {
-        parse_listen_address(listen, "environment", "SESHOOK_LISTEN", cfg.server);
+        auto address = parse_listen_address(listen, "environment", "SESHOOK_LISTEN");
+        cfg.server.listen_plain = true;
+        cfg.server.listen_host = std::move(address.host);
+        cfg.server.listen_port = address.port;
+        check_listeners(cfg, source, "SESHOOK_LISTEN");
     }
 
     // Tokens from the environment add to those of the file, so that a secret store can hand

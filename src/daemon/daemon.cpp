@@ -19,6 +19,7 @@
 #include "seshook/daemon/intakes.hpp"
 #include "seshook/event/recent_ids.hpp"
 #include "seshook/http/server.hpp"
+#include "seshook/http/tls_context.hpp"
 #include "seshook/sinks/dispatcher.hpp"
 #include "seshook/sinks/rejects_store.hpp"
 #include "seshook/sinks/sink_registry.hpp"
@@ -92,15 +93,18 @@ std::size_t connections_that_fit(std::size_t wanted) {
     return fit;
 }
 
-// Says who may post, counting secrets without showing them, and warns when anyone on the
-// network may.
-void log_auth(const config& cfg, const net::ip::address& bound) {
+// Says who may post, counting secrets without showing them, and warns for each of the bound
+// addresses (plain and TLS) where anyone on the network may.
+void log_auth(const config& cfg, const std::vector<net::ip::address>& bound) {
     const auth_config& auth = cfg.auth;
-    // NOTE: the bound address is checked, not the config's: SESHOOK_LISTEN may have moved the
-    // loopback default to a public address.
-    if (const auto warning = open_endpoint_warning(auth, bound.to_string())) {
-        spdlog::warn("[auth] {}", *warning);
-    } else if (!auth.tokens.empty() || !auth.basic_users.empty()) {
+    // NOTE: the bound addresses are checked, not the config's: SESHOOK_LISTEN may have moved
+    // the loopback default to a public address.
+    for (const auto& address : bound) {
+        if (const auto warning = open_endpoint_warning(auth, address.to_string())) {
+            spdlog::warn("[auth] {}", *warning);
+        }
+    }
+    if (!auth.tokens.empty() || !auth.basic_users.empty()) {
         spdlog::info("[auth] callbacks need a secret: {} tokens, {} basic users",
                      auth.tokens.size(), auth.basic_users.size());
     }
@@ -117,12 +121,36 @@ void log_auth(const config& cfg, const net::ip::address& bound) {
     }
 }
 
+// Returns "127.0.0.1:8080" or "[::1]:8080".
+std::string address_text(const net::ip::tcp::endpoint& endpoint) {
+    const auto address = endpoint.address();
+    return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+           std::to_string(endpoint.port());
+}
+
+// NOTE: tests/support/daemon_process finds the ports in the "[server] listening on" and "[tls]
+// listening on" lines; keep their wording in step.
+void log_listeners(const config& cfg, const server& srv, const tls_context_store* tls,
+                   unsigned threads) {
+    const std::string path = masked_path(cfg.server.callback_path);
+    const char* mode = cfg.schema.mode == schema_mode::strict ? "strict" : "lenient";
+    if (cfg.server.listen_plain) {
+        spdlog::info("[server] listening on {} path {} ({} I/O threads, schema {})",
+                     address_text(srv.local_endpoint()), path, threads, mode);
+    } else {
+        spdlog::info("[server] plain HTTP off, HTTPS only ({} I/O threads, schema {})", threads,
+                     mode);
+    }
+    if (tls != nullptr) {
+        spdlog::info("[tls] listening on {} path {} (TLS {} or later): {}",
+                     address_text(srv.tls_endpoint()), path, to_string(tls->settings().min_version),
+                     tls->certificate());
+    }
+}
+
 void log_effective_config(const config& cfg, const server_config& settings, const server& srv,
-                          unsigned threads) {
-    const auto bound = srv.local_endpoint();
-    spdlog::info("[server] listening on {}:{} path {} ({} I/O threads, schema {})",
-                 bound.address().to_string(), bound.port(), masked_path(cfg.server.callback_path),
-                 threads, cfg.schema.mode == schema_mode::strict ? "strict" : "lenient");
+                          const tls_context_store* tls, unsigned threads) {
+    log_listeners(cfg, srv, tls, threads);
     spdlog::info(
         "[server] limits: body {} bytes, head {} bytes, request timeout {} ms, idle "
         "timeout {} ms, {} connections",
@@ -133,7 +161,10 @@ void log_effective_config(const config& cfg, const server_config& settings, cons
                      s.events.empty() ? std::string("all") : fmt::format("{}", s.events.size()),
                      s.queue_capacity);
     }
-    log_auth(cfg, bound.address());
+    std::vector<net::ip::address> bound;
+    if (cfg.server.listen_plain) bound.push_back(srv.local_endpoint().address());
+    if (tls != nullptr) bound.push_back(srv.tls_endpoint().address());
+    log_auth(cfg, bound);
     spdlog::info("[rejects] keeping refused bodies in {}", cfg.rejects_path.string());
     if (cfg.dedup.enabled) {
         spdlog::info("[dedup] repeats within {} s are answered and not dispatched again",
@@ -187,6 +218,18 @@ void set_up_logging(const std::string& level) {
 }
 
 int run_daemon(const config& cfg) {
+    // Load the certificate of the HTTPS listener before anything opens. main() checked it
+    // already, but the files may have changed since.
+    std::shared_ptr<tls_context_store> tls;
+    if (cfg.tls) {
+        try {
+            tls = std::make_shared<tls_context_store>(*cfg.tls, cfg.source);
+        } catch (const config_error& e) {
+            spdlog::critical("[tls] {}", e.what());
+            return 1;
+        }
+    }
+
     // Open where refused and undeliverable bodies go, before anything can be refused.
     rejects_store rejects(cfg.rejects_path);
     try {
@@ -252,7 +295,7 @@ int run_daemon(const config& cfg) {
     server_config server_settings = cfg.server;
     server_settings.max_connections = connections_that_fit(cfg.server.max_connections);
     callback_handler handler(server_settings, cfg.schema, *intake, rejects, retry_after, cfg.auth);
-    server srv(io, server_settings, handler);
+    server srv(io, server_settings, handler, tls);
     try {
         srv.start();
     } catch (const std::exception& e) {
@@ -263,7 +306,8 @@ int run_daemon(const config& cfg) {
         return 1;
     }
 
-    // SIGHUP reopens files; SIGTERM and SIGINT begin a graceful stop.
+    // SIGHUP reopens files and reloads the certificate; SIGTERM and SIGINT begin a graceful
+    // stop.
     const auto stop_deadline = std::make_shared<steady_clock::time_point>();
     net::steady_timer drain_timer(io);
     net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
@@ -271,9 +315,11 @@ int run_daemon(const config& cfg) {
         [&](const boost::system::error_code& ec, int signal_number) {
             if (ec) return;
             if (signal_number == SIGHUP) {
-                spdlog::info("[daemon] SIGHUP: reopening files");
+                spdlog::info("[daemon] SIGHUP: reopening files{}",
+                             tls ? " and reloading the certificate" : "");
                 sinks.reopen();
                 rejects.reopen();
+                if (tls) tls->reload();
                 signals.async_wait(on_signal);
                 return;
             }
@@ -288,7 +334,7 @@ int run_daemon(const config& cfg) {
 
     // NOTE: announced only now: a supervisor may signal as soon as it reads the listening line,
     // and a signal that came before the signal set was installed would kill the process.
-    log_effective_config(cfg, server_settings, srv, threads);
+    log_effective_config(cfg, server_settings, srv, tls.get(), threads);
 
     // Serve on every I/O thread until the stop completes.
     std::vector<std::thread> pool;
@@ -322,6 +368,7 @@ int run_daemon(const config& cfg) {
         "rejected{}{}",
         c.events_accepted.load(), c.requests_accepted.load(), c.duplicate_events.load(),
         c.requests_rejected.load(), commits, left_over);
+    if (tls) spdlog::info("[tls] failed handshakes: {}", tls->failed_handshakes());
     return 0;
 }
 

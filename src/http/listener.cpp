@@ -1,10 +1,10 @@
 #include "http/listener.hpp"
 
-#include <chrono>
-#include <system_error>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <system_error>
 
 #include "seshook/support/error_reporter.hpp"
 
@@ -20,21 +20,25 @@ constexpr auto accept_retry_pause = std::chrono::milliseconds(50);
 
 }  // namespace
 
-listener::listener(net::io_context& io, const server_config& config, callback_handler& handler)
+listener::listener(net::io_context& io, const server_config& config, listen_address where,
+                   callback_handler& handler, std::shared_ptr<session_registry> registry,
+                   std::shared_ptr<tls_context_store> tls)
     : io_(io),
       acceptor_(net::make_strand(io)),
       retry_timer_(acceptor_.get_executor()),
       config_(config),
+      where_(std::move(where)),
       handler_(handler),
-      registry_(std::make_shared<session_registry>()) {}
+      registry_(std::move(registry)),
+      tls_(std::move(tls)) {}
 
 void listener::open() {
     // Resolve the configured address; only numeric addresses are taken, no DNS at start.
     beast::error_code ec;
-    const auto address = net::ip::make_address(config_.listen_host, ec);
-    const std::string where = config_.listen_host + ":" + std::to_string(config_.listen_port);
+    const auto address = net::ip::make_address(where_.host, ec);
+    const std::string where = where_.host + ":" + std::to_string(where_.port);
     if (ec) throw std::system_error(ec, "listen address " + where);
-    const tcp::endpoint endpoint(address, config_.listen_port);
+    const tcp::endpoint endpoint(address, where_.port);
 
     // Open, bind and listen, naming the address in any failure.
     acceptor_.open(endpoint.protocol(), ec);
@@ -87,10 +91,10 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
     if (overloaded) {
         static error_reporter overload_warnings("listener");
         overload_warnings.report("connection limit reached (" +
-                                 std::to_string(config_.max_connections) +
-                                 "), answering 503");
+                                 std::to_string(config_.max_connections) + "), answering 503");
     }
-    std::make_shared<session>(std::move(socket), config_, handler_, registry_, overloaded)->start();
+    std::make_shared<session>(std::move(socket), config_, handler_, registry_, overloaded, tls_)
+        ->start();
     do_accept();
 }
 

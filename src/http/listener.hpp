@@ -1,23 +1,28 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
+#include <memory>
 
+#include "http/session.hpp"
 #include "seshook/config/config.hpp"
 #include "seshook/http/callback_handler.hpp"
-#include "http/session.hpp"
+#include "seshook/http/tls_context.hpp"
 
 namespace seshook {
 
 /// Accepts connections on one address and starts a session for each on its own strand.
 class listener : public std::enable_shared_from_this<listener> {
 public:
-    listener(boost::asio::io_context& io, const server_config& config, callback_handler& handler);
+    /// Listens on `where`; its sessions join `registry`, which may be shared with another
+    /// listener so that the connection limit counts both. With `tls`, every connection speaks
+    /// TLS with the store's context of the moment it was accepted.
+    listener(boost::asio::io_context& io, const server_config& config, listen_address where,
+             callback_handler& handler, std::shared_ptr<session_registry> registry,
+             std::shared_ptr<tls_context_store> tls);
 
     /// Opens, binds and listens; throws std::system_error naming the address.
     void open();
@@ -29,7 +34,6 @@ public:
     void stop();
 
     boost::asio::ip::tcp::endpoint local_endpoint() const;
-    std::size_t open_connections() const { return registry_->size(); }
 
 private:
     void do_accept();
@@ -39,8 +43,10 @@ private:
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer retry_timer_;
     const server_config& config_;
+    const listen_address where_;
     callback_handler& handler_;
     std::shared_ptr<session_registry> registry_;
+    std::shared_ptr<tls_context_store> tls_;
     std::atomic<bool> stopped_{false};
 };
 

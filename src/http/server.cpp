@@ -4,27 +4,55 @@
 
 namespace seshook {
 
-server::server(boost::asio::io_context& io, const server_config& config, callback_handler& handler)
-    : io_(io), config_(config), handler_(handler) {}
+namespace {
+
+boost::asio::ip::tcp::endpoint endpoint_of(const std::shared_ptr<listener>& l) {
+    return l ? l->local_endpoint() : boost::asio::ip::tcp::endpoint{};
+}
+
+}  // namespace
+
+server::server(boost::asio::io_context& io, const server_config& config, callback_handler& handler,
+               std::shared_ptr<tls_context_store> tls)
+    : io_(io),
+      config_(config),
+      handler_(handler),
+      tls_(std::move(tls)),
+      registry_(std::make_shared<session_registry>()) {}
 
 server::~server() = default;
 
 void server::start() {
-    listener_ = std::make_shared<listener>(io_, config_, handler_);
-    listener_->open();
-    listener_->start();
+    // Bind every listener before either accepts, so that a failure leaves nothing half started.
+    // NOTE: both share one registry, so that max_connections counts plain and TLS together.
+    if (config_.listen_plain) {
+        plain_listener_ = std::make_shared<listener>(
+            io_, config_, listen_address{config_.listen_host, config_.listen_port}, handler_,
+            registry_, nullptr);
+        plain_listener_->open();
+    }
+    if (tls_) {
+        const auto& settings = tls_->settings();
+        tls_listener_ = std::make_shared<listener>(
+            io_, config_, listen_address{settings.listen_host, settings.listen_port}, handler_,
+            registry_, tls_);
+        tls_listener_->open();
+    }
+    if (plain_listener_) plain_listener_->start();
+    if (tls_listener_) tls_listener_->start();
 }
 
 boost::asio::ip::tcp::endpoint server::local_endpoint() const {
-    return listener_ ? listener_->local_endpoint() : boost::asio::ip::tcp::endpoint{};
+    return endpoint_of(plain_listener_);
 }
+
+boost::asio::ip::tcp::endpoint server::tls_endpoint() const { return endpoint_of(tls_listener_); }
 
 void server::stop() {
-    if (listener_) listener_->stop();
+    if (plain_listener_) plain_listener_->stop();
+    if (tls_listener_) tls_listener_->stop();
 }
 
-std::size_t server::open_connections() const noexcept {
-    return listener_ ? listener_->open_connections() : 0;
-}
+std::size_t server::open_connections() const noexcept { return registry_->size(); }
 
 }  // namespace seshook

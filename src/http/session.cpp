@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -27,6 +28,10 @@ constexpr std::size_t first_read_size = 4096;
 // it whole, and so must a chunked body's trailer, which Beast does not count against any
 // limit: without the cap, a trailer could grow the buffer until memory runs out.
 constexpr std::size_t buffer_slack = 8192;
+
+// The answer is written by the time a TLS connection closes; waiting longer than this for the
+// client's close_notify would only hold a connection slot.
+constexpr auto tls_shutdown_timeout = std::chrono::seconds(2);
 
 bool is_http_error(const beast::error_code& ec) {
     return ec.category() == http::make_error_code(http::error::bad_method).category();
@@ -63,8 +68,10 @@ std::size_t session_registry::size() const {
 
 session::session(net::ip::tcp::socket socket, const server_config& config,
                  callback_handler& handler, std::shared_ptr<session_registry> registry,
-                 bool overloaded)
-    : stream_(std::move(socket)),
+                 bool overloaded, std::shared_ptr<tls_context_store> tls)
+    : tls_(std::move(tls)),
+      stream_(tls_ ? session_stream(std::move(socket), tls_->current())
+                   : session_stream(std::move(socket))),
       buffer_(config.max_header_bytes + buffer_slack),
       config_(config),
       handler_(handler),
@@ -82,15 +89,10 @@ void session::start() {
     registry_->add(id_, shared_from_this());
     SPDLOG_TRACE("[session:{}] connected from {}", id_, peer_);
 
-    // Run on the connection's strand from here on.
+    // Run on the connection's strand from here on; over TLS, the handshake comes first.
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-        if (self->overloaded_) {
-            http_answer answer{503, R"({"error":"overloaded","detail":"too many connections"})"};
-            answer.close = true;
-            self->do_write(std::move(answer));
-            return;
-        }
-        self->do_wait_for_request();
+        if (self->tls_) return self->do_handshake();
+        self->do_serve();
     });
 }
 
@@ -101,6 +103,39 @@ void session::shut_down() {
         // An idle connection closes now; one mid-request closes after its answer.
         if (self->phase_ == phase::waiting) self->stream_.cancel();
     });
+}
+
+void session::do_handshake() {
+    // The handshake runs under the request deadline, so that a client that connects and never
+    // completes it is cut off like one that never sends its request.
+    // NOTE: it runs in the waiting phase, so that a graceful stop cancels it at once.
+    stream_.expires_after(config_.request_timeout);
+    stream_.async_handshake(beast::bind_front_handler(&session::on_handshake, shared_from_this()));
+}
+
+void session::on_handshake(beast::error_code ec) {
+    if (ec == net::error::operation_aborted) return do_close();
+
+    // Scanners, plain HTTP sent to the TLS port, clients with no version or cipher in common and
+    // silent ones cut off end here all day long: counted and logged at debug, not warned about.
+    if (ec) {
+        tls_->count_failed_handshake();
+        spdlog::debug("[session:{}] tls handshake with {} failed: {}", id_, peer_, ec.message());
+        return do_close();
+    }
+    tls_established_ = true;
+    SPDLOG_TRACE("[session:{}] tls established", id_);
+    do_serve();
+}
+
+void session::do_serve() {
+    // Past the connection limit, the only answer is 503.
+    if (overloaded_) {
+        http_answer answer{503, R"({"error":"overloaded","detail":"too many connections"})"};
+        answer.close = true;
+        return do_write(std::move(answer));
+    }
+    do_wait_for_request();
 }
 
 void session::do_wait_for_request() {
@@ -123,7 +158,8 @@ void session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
 
     // The client went away, stayed idle too long, or we are shutting down: all end quietly.
     if (ec == net::error::eof || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == net::ssl::error::stream_truncated) {
         SPDLOG_TRACE("[session:{}] closing idle connection: {}", id_, ec.message());
         return do_close();
     }
@@ -209,7 +245,8 @@ void session::on_read_failed(beast::error_code ec) {
     // Tencent retries it).
     if (ec == net::error::operation_aborted) return do_close();
     if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
-        ec == net::error::eof || ec == net::error::connection_reset) {
+        ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == net::ssl::error::stream_truncated) {
         spdlog::debug("[session:{}] peer {} closed the connection mid-request", id_, peer_);
         return do_close();
     }
@@ -290,6 +327,22 @@ void session::do_close() {
     if (phase_ == phase::closed) return;
     phase_ = phase::closed;
 
+    // Over TLS, close_notify goes first, so that the client can tell a whole answer from a cut
+    // connection; the wait for the client's own is bounded.
+    if (tls_established_) {
+        stream_.expires_after(tls_shutdown_timeout);
+        return stream_.async_shutdown(
+            beast::bind_front_handler(&session::on_tls_shutdown, shared_from_this()));
+    }
+    close_socket();
+}
+
+void session::on_tls_shutdown(beast::error_code) {
+    // Many clients close without a close_notify of their own; either way the connection ends.
+    close_socket();
+}
+
+void session::close_socket() {
     // Half-close so the client reads the answer before the connection goes away.
     beast::error_code ignored;
     stream_.expires_never();

@@ -2,7 +2,6 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -13,8 +12,10 @@
 #include <string>
 #include <unordered_map>
 
+#include "http/session_stream.hpp"
 #include "seshook/config/config.hpp"
 #include "seshook/http/callback_handler.hpp"
+#include "seshook/http/tls_context.hpp"
 
 namespace seshook {
 
@@ -38,11 +39,14 @@ private:
 
 /// One client connection: reads requests one after the other (keep-alive, pipelining), hands
 /// each to the callback handler and writes its answer. All its work runs on its own strand.
+/// Over TLS it first completes the handshake, and closes with a TLS shutdown.
 class session : public std::enable_shared_from_this<session> {
 public:
     /// `overloaded`: the connection limit is reached; the session only answers 503 and closes.
+    /// `tls`: the connection speaks TLS with the store's current context; null for plain HTTP.
     session(boost::asio::ip::tcp::socket socket, const server_config& config,
-            callback_handler& handler, std::shared_ptr<session_registry> registry, bool overloaded);
+            callback_handler& handler, std::shared_ptr<session_registry> registry, bool overloaded,
+            std::shared_ptr<tls_context_store> tls);
     ~session();
 
     /// Starts serving the connection.
@@ -54,6 +58,9 @@ public:
 private:
     enum class phase { waiting, reading, answering, closed };
 
+    void do_handshake();
+    void on_handshake(boost::beast::error_code ec);
+    void do_serve();
     void do_wait_for_request();
     void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
     void do_read_header();
@@ -64,8 +71,11 @@ private:
     void do_write(http_answer answer);
     void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
     void do_close();
+    void on_tls_shutdown(boost::beast::error_code ec);
+    void close_socket();
 
-    boost::beast::tcp_stream stream_;
+    std::shared_ptr<tls_context_store> tls_;
+    session_stream stream_;
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     boost::beast::http::response<boost::beast::http::string_body> response_;
@@ -78,6 +88,7 @@ private:
     bool overloaded_;
     bool shutting_down_ = false;
     bool answering_head_ = false;
+    bool tls_established_ = false;  // the handshake completed, so a TLS shutdown is due
     std::uint64_t served_requests_ = 0;
 };
 

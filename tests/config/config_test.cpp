@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -257,6 +258,106 @@ TEST(ConfigErrors, BadListenAddress) {
                     StartsWith("test.toml: server.listen: expected an IP address and port"))
             << listen;
     }
+}
+
+TEST(TlsConfig, AbsentTableMeansNoHttpsListener) { EXPECT_FALSE(parse("").tls.has_value()); }
+
+TEST(TlsConfig, ReadsEveryKey) {
+    const config cfg = parse(R"(
+        [tls]
+        listen = "0.0.0.0:8082"
+        cert_file = "/etc/seshook/tls/fullchain.pem"
+        key_file = "/etc/seshook/tls/privkey.pem"
+        min_version = "1.3"
+        ciphers = "ECDHE-ECDSA-AES256-GCM-SHA384"
+        ciphersuites = "TLS_AES_256_GCM_SHA384"
+    )");
+    ASSERT_TRUE(cfg.tls.has_value());
+    EXPECT_EQ(cfg.tls->listen_host, "0.0.0.0");
+    EXPECT_EQ(cfg.tls->listen_port, 8082);
+    EXPECT_EQ(cfg.tls->cert_file, "/etc/seshook/tls/fullchain.pem");
+    EXPECT_EQ(cfg.tls->key_file, "/etc/seshook/tls/privkey.pem");
+    EXPECT_EQ(cfg.tls->min_version, tls_version::v1_3);
+    EXPECT_EQ(cfg.tls->ciphers, "ECDHE-ECDSA-AES256-GCM-SHA384");
+    EXPECT_EQ(cfg.tls->ciphersuites, "TLS_AES_256_GCM_SHA384");
+    EXPECT_TRUE(cfg.server.listen_plain);
+}
+
+TEST(TlsConfig, DefaultsAreLoopback8081AndModernCiphers) {
+    const config cfg = parse("[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n");
+    ASSERT_TRUE(cfg.tls.has_value());
+    EXPECT_EQ(cfg.tls->listen_host, "127.0.0.1");
+    EXPECT_EQ(cfg.tls->listen_port, 8081);
+    EXPECT_EQ(cfg.tls->min_version, tls_version::v1_2);
+    EXPECT_EQ(cfg.tls->ciphers, default_tls_ciphers);
+    EXPECT_EQ(cfg.tls->ciphersuites, default_tls_ciphersuites);
+
+    // Every TLS 1.2 cipher of the default has forward secrecy and authenticated encryption.
+    for (std::size_t start = 0; start < default_tls_ciphers.size();) {
+        const auto end = std::min(default_tls_ciphers.find(':', start), default_tls_ciphers.size());
+        const auto cipher = default_tls_ciphers.substr(start, end - start);
+        EXPECT_THAT(std::string(cipher), StartsWith("ECDHE-")) << cipher;
+        EXPECT_TRUE(cipher.find("GCM") != cipher.npos || cipher.find("CHACHA20") != cipher.npos)
+            << cipher;
+        start = end + 1;
+    }
+}
+
+TEST(TlsConfig, EmptyServerListenTurnsPlainHttpOffWhenTlsIsSet) {
+    const config cfg =
+        parse("[server]\nlisten = \"\"\n[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n");
+    EXPECT_FALSE(cfg.server.listen_plain);
+    ASSERT_TRUE(cfg.tls.has_value());
+}
+
+TEST(TlsConfigErrors, NothingWouldListen) {
+    EXPECT_EQ(error_of("[server]\nlisten = \"\"\n"),
+              "test.toml: server.listen: may be empty only when a [tls] table is set, or nothing "
+              "would listen");
+}
+
+TEST(TlsConfigErrors, CertificateAndKeyFilesAreRequired) {
+    EXPECT_EQ(error_of("[tls]\nkey_file = \"k.pem\"\n"), "test.toml: tls.cert_file: is required");
+    EXPECT_EQ(error_of("[tls]\ncert_file = \"c.pem\"\n"), "test.toml: tls.key_file: is required");
+    EXPECT_EQ(error_of("[tls]\ncert_file = \"\"\nkey_file = \"k.pem\"\n"),
+              "test.toml: tls.cert_file: must not be empty");
+}
+
+TEST(TlsConfigErrors, OnlyTls12AndLaterCanBeTheMinimum) {
+    const std::string files = "cert_file = \"c.pem\"\nkey_file = \"k.pem\"\n";
+    for (const char* version : {"1.0", "1.1", "1.4", "TLSv1.2", ""}) {
+        EXPECT_THAT(error_of("[tls]\n" + files + "min_version = \"" + version + "\"\n"),
+                    AllOf(StartsWith("test.toml: tls.min_version: must be \"1.2\" or \"1.3\""),
+                          HasSubstr("nothing older is allowed")))
+            << version;
+    }
+    EXPECT_THAT(error_of("[tls]\n" + files + "min_version = 1.2\n"),
+                StartsWith("test.toml: tls.min_version: expected a string"));
+}
+
+TEST(TlsConfigErrors, BadListenUnknownKeyOrEmptyCipherList) {
+    const std::string files = "cert_file = \"c.pem\"\nkey_file = \"k.pem\"\n";
+    EXPECT_THAT(error_of("[tls]\n" + files + "listen = \"8081\"\n"),
+                StartsWith("test.toml: tls.listen: expected an IP address and port"));
+    EXPECT_THAT(error_of("[tls]\n" + files + "certificate = \"c.pem\"\n"),
+                StartsWith("test.toml: tls.certificate: unknown key"));
+    EXPECT_EQ(error_of("[tls]\n" + files + "ciphers = \"\"\n"),
+              "test.toml: tls.ciphers: must not be empty");
+    EXPECT_EQ(error_of("[tls]\n" + files + "ciphersuites = \"\"\n"),
+              "test.toml: tls.ciphersuites: must not be empty");
+}
+
+TEST(TlsConfigErrors, TlsCannotShareThePlainAddress) {
+    const std::string files = "cert_file = \"c.pem\"\nkey_file = \"k.pem\"\n";
+    EXPECT_THAT(
+        error_of("[server]\nlisten = \"127.0.0.1:8081\"\n[tls]\n" + files),
+        StartsWith("test.toml: tls.listen: is the same address as server.listen; give HTTPS"));
+
+    // Port 0 is a fresh port for each listener, and another host is another address.
+    EXPECT_NO_THROW(
+        parse("[server]\nlisten = \"127.0.0.1:0\"\n[tls]\nlisten = \"127.0.0.1:0\"\n" + files));
+    EXPECT_NO_THROW(
+        parse("[server]\nlisten = \"127.0.0.1:8081\"\n[tls]\nlisten = \"[::1]:8081\"\n" + files));
 }
 
 TEST(ConfigErrors, BadCallbackPath) {
@@ -624,6 +725,30 @@ TEST(LoadConfig, BadEnvironmentTokenIsNamedButNeverShown) {
     }
 }
 
+TEST(LoadConfig, EnvironmentListenAddressTurnsPlainHttpOnButNotOntoTls) {
+    const temp_dir dir;
+    const auto file = write_file(
+        dir, "seshook.toml",
+        "[server]\nlisten = \"\"\n[tls]\nlisten = \"127.0.0.1:8081\"\ncert_file = \"c.pem\"\n"
+        "key_file = \"k.pem\"\n" +
+            std::string(log_sink_toml));
+    {
+        const env_guard listen("SESHOOK_LISTEN", "127.0.0.1:8080");
+        const config cfg = load_config(file);
+        EXPECT_TRUE(cfg.server.listen_plain);
+        EXPECT_EQ(cfg.server.listen_port, 8080);
+    }
+    {
+        const env_guard listen("SESHOOK_LISTEN", "127.0.0.1:8081");
+        try {
+            load_config(file);
+            FAIL() << "no config_error";
+        } catch (const config_error& e) {
+            EXPECT_THAT(e.what(), HasSubstr("tls.listen: is the same address as SESHOOK_LISTEN"));
+        }
+    }
+}
+
 TEST(LoadConfig, ShippedConfigLoads) {
     const char* source_dir = std::getenv("SESHOOK_SOURCE_DIR");
     ASSERT_NE(source_dir, nullptr) << "SESHOOK_SOURCE_DIR is set by seshook_add_test";
@@ -634,11 +759,39 @@ TEST(LoadConfig, ShippedConfigLoads) {
     EXPECT_EQ(cfg.server.listen_host, "127.0.0.1");
     EXPECT_EQ(cfg.server.listen_port, 8080);
     EXPECT_EQ(cfg.server.callback_path, "/callback");
+    EXPECT_FALSE(cfg.tls.has_value());
     ASSERT_EQ(cfg.sinks.size(), 2u);
     EXPECT_EQ(cfg.sinks[0].type, "log");
     EXPECT_EQ(cfg.sinks[1].type, "file");
     ASSERT_NE(cfg.sinks[1].options, nullptr);
     EXPECT_EQ(cfg.sinks[1].options->at_path("path").value_or(std::string()), "var/events.jsonl");
+}
+
+TEST(LoadConfig, ShippedTlsExampleShowsTheDefaults) {
+    const char* source_dir = std::getenv("SESHOOK_SOURCE_DIR");
+    ASSERT_NE(source_dir, nullptr) << "SESHOOK_SOURCE_DIR is set by seshook_add_test";
+
+    // Take the commented-out [tls] table as an operator would: without the "# " of its lines.
+    std::ifstream shipped(std::filesystem::path(source_dir) / "config" / "seshook.toml");
+    std::string table;
+    bool inside = false;
+    for (std::string line; std::getline(shipped, line);) {
+        if (line == "# [tls]") inside = true;
+        if (!inside) continue;
+        if (line.rfind("# ", 0) != 0) break;
+        table += line.substr(2) + "\n";
+    }
+    ASSERT_FALSE(table.empty()) << "no commented-out [tls] table in the shipped config";
+
+    // What it shows is what seshook does without it, the paths aside.
+    const config cfg = parse(table);
+    ASSERT_TRUE(cfg.tls.has_value());
+    const tls_config defaults;
+    EXPECT_EQ(cfg.tls->listen_host, defaults.listen_host);
+    EXPECT_EQ(cfg.tls->listen_port, defaults.listen_port);
+    EXPECT_EQ(cfg.tls->min_version, defaults.min_version);
+    EXPECT_EQ(cfg.tls->ciphers, defaults.ciphers);
+    EXPECT_EQ(cfg.tls->ciphersuites, defaults.ciphersuites);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include <system_error>
 
 #include "support/temp_dir.hpp"
-#include "support/tiny_http_receiver.hpp"
+#include "support/test_certificates.hpp"
 
 namespace seshook {
 namespace {

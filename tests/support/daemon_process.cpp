@@ -26,7 +26,8 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-constexpr std::string_view listening_marker = "[server] listening on ";
+constexpr std::string_view plain_listening_marker = "[server] listening on ";
+constexpr std::string_view tls_listening_marker = "[tls] listening on ";
 constexpr auto poll_interval = milliseconds(10);
 
 std::system_error errno_error(const std::string& what) {
@@ -47,6 +48,9 @@ std::string expand_dir(std::string text, const std::filesystem::path& dir) {
 std::string make_config_text(const daemon_options& options, const std::filesystem::path& dir) {
     std::string text;
     text += "[server]\nlisten = \"" + options.listen + "\"\n" + options.server_toml + "\n\n";
+    if (!options.tls_toml.empty()) {
+        text += "[tls]\nlisten = \"127.0.0.1:0\"\n" + options.tls_toml + "\n\n";
+    }
     text += "[log]\nlevel = \"" + options.log_level + "\"\n\n";
     text += "[schema]\n" + options.schema_toml + "\n\n";
     text += "[rejects]\npath = \"{dir}/rejects.jsonl\"\n\n";
@@ -178,13 +182,19 @@ void daemon_process::start(const daemon_options& options) {
     ::close(pipe_fds[1]);
     reader_ = std::thread([this, fd = pipe_fds[0]] { read_output(fd); });
 
-    // Wait for the line that names the bound port.
+    // Wait for the lines that name the bound ports.
+    const bool wants_plain = !options.listen.empty();
+    const bool wants_tls = !options.tls_toml.empty();
+    const auto all_announced = [&] {
+        return (!wants_plain || find_port_locked(plain_listening_marker)) &&
+               (!wants_tls || find_port_locked(tls_listening_marker));
+    };
     std::unique_lock lock(mutex_);
-    const bool announced = changed_.wait_for(lock, options.start_timeout, [this] {
-        return find_port_locked().has_value() || output_closed_;
-    });
-    if (const auto port = find_port_locked()) {
-        port_ = *port;
+    const bool announced = changed_.wait_for(lock, options.start_timeout,
+                                             [&] { return all_announced() || output_closed_; });
+    if (all_announced()) {
+        port_ = find_port_locked(plain_listening_marker).value_or(0);
+        tls_port_ = find_port_locked(tls_listening_marker).value_or(0);
         return;
     }
     std::string log;
@@ -282,11 +292,11 @@ void daemon_process::stop_reader() {
     if (reader_.joinable()) reader_.join();
 }
 
-std::optional<std::uint16_t> daemon_process::find_port_locked() const {
+std::optional<std::uint16_t> daemon_process::find_port_locked(std::string_view marker) const {
     for (const auto& line : lines_) {
-        const auto at = line.find(listening_marker);
+        const auto at = line.find(marker);
         if (at == std::string::npos) continue;
-        const auto start = at + listening_marker.size();
+        const auto start = at + marker.size();
         const auto end = line.find(' ', start);
         const std::string_view address(line.data() + start,
                                        (end == std::string::npos ? line.size() : end) - start);

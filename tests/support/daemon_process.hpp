@@ -20,8 +20,11 @@ namespace seshook::testing {
 /// What a test adds to the configuration of a daemon it starts. In every text, `{dir}` stands
 /// for the daemon's folder, so that a test can place its own files there.
 struct daemon_options {
-    std::string listen = "127.0.0.1:0";  // [server] listen, e.g. "[::]:0" for both families
+    std::string listen = "127.0.0.1:0";  // [server] listen; "" for none, "[::1]:0" for IPv6
     std::string server_toml;             // extra lines of [server], e.g. `request_timeout = "1s"`
+    // Lines of a [tls] table, e.g. `cert_file = "{dir}/cert.pem"`; when set, the daemon also
+    // listens for HTTPS on 127.0.0.1 and an ephemeral port, and tls_port() returns it.
+    std::string tls_toml;
     std::string schema_toml;             // lines of [schema], e.g. `mode = "strict"`
     std::string tables_toml;             // whole tables before the sinks, e.g. "[dedup]\n..."
     std::string sinks_toml;              // extra [[sinks]] tables, appended at the end
@@ -38,20 +41,23 @@ struct daemon_options {
 
 /// The real `seshook` binary (path from SESHOOK_BINARY) running in a fresh temporary folder (or
 /// in `daemon_options::dir`) with a generated configuration on 127.0.0.1 (unless told otherwise)
-/// and an ephemeral port.
+/// and ephemeral ports.
 /// Its stderr and stdout are read on a background thread and kept line by line. The destructor
 /// kills (SIGKILL) and reaps a daemon still running, then removes a folder it created.
 class daemon_process {
 public:
-    /// Starts the daemon and waits until it logs the port it listens on; throws
+    /// Starts the daemon and waits until it logs the ports it listens on; throws
     /// std::runtime_error (with the daemon's output) when it exits or stays silent instead.
     explicit daemon_process(daemon_options options = {});
     ~daemon_process();
     daemon_process(const daemon_process&) = delete;
     daemon_process& operator=(const daemon_process&) = delete;
 
-    /// Returns the port the daemon listens on.
+    /// Returns the port of the plain HTTP listener; 0 when there is none.
     std::uint16_t port() const noexcept { return port_; }
+
+    /// Returns the port of the HTTPS listener; 0 when there is none.
+    std::uint16_t tls_port() const noexcept { return tls_port_; }
 
     /// Returns the process id.
     pid_t pid() const noexcept { return pid_; }
@@ -87,7 +93,7 @@ public:
 private:
     void start(const daemon_options& options);
     void read_output(int fd);
-    std::optional<std::uint16_t> find_port_locked() const;
+    std::optional<std::uint16_t> find_port_locked(std::string_view marker) const;
     void stop_reader();
 
     std::filesystem::path dir_;
@@ -95,6 +101,7 @@ private:
     pid_t pid_ = -1;
     std::optional<int> exit_code_;
     std::uint16_t port_ = 0;
+    std::uint16_t tls_port_ = 0;
 
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;

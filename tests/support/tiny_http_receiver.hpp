@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/test_certificates.hpp"
+
 namespace seshook::testing {
 
 /// One request as the receiver read it.
@@ -35,29 +37,6 @@ struct receiver_reply {
     bool drop_after = false;    // answers as if keeping the connection, then closes it silently
     bool never_answer = false;  // keeps the connection open and never says a word
     std::string raw;            // when set, sent byte for byte instead of status and body
-};
-
-/// A certificate and its private key in PEM, for a receiver that speaks TLS.
-struct tls_identity {
-    std::string certificate_pem;
-    std::string private_key_pem;
-
-    /// Creates a self-signed certificate valid for `names` (DNS names or IP addresses).
-    static tls_identity self_signed(const std::vector<std::string>& names);
-};
-
-/// A private certificate authority, as a company runs for its internal services: its own
-/// certificate (the one a client must be told to trust) and the key it signs with.
-struct tls_authority {
-    std::string certificate_pem;
-    std::string private_key_pem;
-
-    /// Creates an authority with a fresh key and a self-signed CA certificate called `name`.
-    static tls_authority create(const std::string& name = "seshook test CA");
-
-    /// Issues a server certificate valid for `names` (DNS names or IP addresses), signed by
-    /// this authority; the identity presents the certificate alone, without the authority's.
-    tls_identity issue(const std::vector<std::string>& names) const;
 };
 
 /// A small real HTTP/1.1 server on 127.0.0.1 and an ephemeral port, run on its own thread, that

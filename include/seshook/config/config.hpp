@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@ namespace seshook {
 
 /// `[server]`: where and how the HTTP endpoint listens.
 struct server_config {
+    bool listen_plain = true;  // false: `listen = ""`, only the [tls] listener serves
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
     std::string callback_path = "/callback";
@@ -42,6 +44,35 @@ struct auth_config {
     network_list allow_networks;   // clients that may connect; empty: every client
     network_list trusted_proxies;  // peers whose X-Forwarded-For and X-Real-IP are believed
     std::set<std::string, std::less<>> accounts;  // Tencent account ids; empty: every account
+};
+
+/// The oldest TLS version a client may speak; nothing older than 1.2 is ever offered.
+enum class tls_version { v1_2, v1_3 };
+
+/// Returns the config word of the version, e.g. "1.2".
+std::string_view to_string(tls_version version) noexcept;
+
+/// The TLS 1.2 cipher list used when `[tls] ciphers` is not set: forward secrecy (ECDHE) and
+/// authenticated encryption (AES-GCM, ChaCha20-Poly1305) only.
+inline constexpr std::string_view default_tls_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+/// The TLS 1.3 cipher suites used when `[tls] ciphersuites` is not set.
+inline constexpr std::string_view default_tls_ciphersuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+/// `[tls]`: the HTTPS listener, which runs only when the file has a [tls] table. The files are
+/// read when the daemon starts (and on SIGHUP), not when the configuration is parsed.
+struct tls_config {
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8081;
+    std::filesystem::path cert_file;  // PEM certificate chain, leaf first
+    std::filesystem::path key_file;   // PEM private key of the leaf
+    tls_version min_version = tls_version::v1_2;
+    std::string ciphers{default_tls_ciphers};
+    std::string ciphersuites{default_tls_ciphersuites};
 };
 
 /// `[schema]`: how strictly callbacks are validated.
@@ -88,6 +119,7 @@ struct sink_config {
 struct config {
     std::string source;  // the file it was read from, for messages
     server_config server;
+    std::optional<tls_config> tls;  // nothing: no HTTPS listener
     schema_config schema;
     auth_config auth;
     std::string log_level = "info";
@@ -105,9 +137,15 @@ config parse_config(std::string_view toml_text, std::string source);
 /// config_error.
 config load_config(const std::filesystem::path& path);
 
-/// Splits "host:port", "[v6]:port" into the server's listen fields; throws config_error for
-/// `key` (named in the message) when it is not such an address.
-void parse_listen_address(std::string_view text, std::string_view source, std::string_view key,
-                          server_config& server);
+/// A numeric IP address and a port to listen on.
+struct listen_address {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+/// Splits "host:port" or "[v6]:port"; throws config_error for `key` (named in the message) when
+/// it is not such an address.
+listen_address parse_listen_address(std::string_view text, std::string_view source,
+                                    std::string_view key);
 
 }  // namespace seshook
