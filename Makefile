@@ -8,7 +8,8 @@ CONFIG ?= config/seshook.toml
 # Everything the build and the tests need, from Debian 12.
 DEB_PACKAGES := g++ cmake ninja-build pkg-config ca-certificates curl \
     libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libtomlplusplus-dev \
-    libcli11-dev libssl-dev libgtest-dev libgmock-dev openssl libsqlite3-dev sqlite3
+    libcli11-dev libssl-dev libgtest-dev libgmock-dev openssl libsqlite3-dev sqlite3 \
+    zlib1g-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -95,13 +95,29 @@ void read_server(const toml::table& table, const std::string& source, server_con
         static_cast<unsigned>(reader.integer_or("io_threads", server.io_threads, 0, 256));
     server.max_connections = static_cast<std::size_t>(reader.integer_or(
         "max_connections", static_cast<std::int64_t>(server.max_connections), 1, 1'000'000));
+    server.max_connections_per_client = static_cast<std::size_t>(reader.integer_or(
+        "max_connections_per_client", static_cast<std::int64_t>(server.max_connections_per_client),
+        0, 1'000'000));
     server.max_body_bytes = static_cast<std::size_t>(reader.integer_or(
         "max_body_bytes", static_cast<std::int64_t>(server.max_body_bytes), 1, gib));
     // NOTE: capped below 64 KiB: Boost.Beast cannot hold a single header field past that and
     // would throw instead of refusing the request.
     server.max_header_bytes = static_cast<std::size_t>(reader.integer_or(
         "max_header_bytes", static_cast<std::int64_t>(server.max_header_bytes), 1024, 65535));
+    server.max_header_fields = static_cast<std::size_t>(reader.integer_or(
+        "max_header_fields", static_cast<std::int64_t>(server.max_header_fields), 1, 10'000));
     server.request_timeout = reader.duration_or("request_timeout", server.request_timeout);
+
+    // The head is part of the request, so its deadline cannot come later than the whole one's.
+    // NOTE: left out, it is the default or the request timeout, whichever is shorter, so that a
+    // config that only shortens request_timeout stays valid.
+    server.header_timeout = reader.duration_or(
+        "header_timeout", std::min(server.header_timeout, server.request_timeout));
+    if (server.header_timeout > server.request_timeout) {
+        throw reader.error("header_timeout", "must be at most request_timeout (" +
+                                                 std::to_string(server.request_timeout.count()) +
+                                                 " ms)");
+    }
     server.idle_timeout = reader.duration_or("idle_timeout", server.idle_timeout);
     server.shutdown_grace = reader.duration_or("shutdown_grace", server.shutdown_grace);
 

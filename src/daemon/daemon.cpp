@@ -152,10 +152,14 @@ void log_effective_config(const config& cfg, const server_config& settings, cons
                           const tls_context_store* tls, unsigned threads) {
     log_listeners(cfg, srv, tls, threads);
     spdlog::info(
-        "[server] limits: body {} bytes, head {} bytes, request timeout {} ms, idle "
-        "timeout {} ms, {} connections",
-        settings.max_body_bytes, settings.max_header_bytes, settings.request_timeout.count(),
-        settings.idle_timeout.count(), settings.max_connections);
+        "[server] limits: body {} bytes, head {} bytes in {} fields, header timeout {} ms, "
+        "request timeout {} ms, idle timeout {} ms, {} connections, {} per client",
+        settings.max_body_bytes, settings.max_header_bytes, settings.max_header_fields,
+        settings.header_timeout.count(), settings.request_timeout.count(),
+        settings.idle_timeout.count(), settings.max_connections,
+        settings.max_connections_per_client == 0
+            ? std::string("no cap")
+            : std::to_string(settings.max_connections_per_client));
     for (const auto& s : cfg.sinks) {
         spdlog::info("[sinks] {} '{}' ({} events, queue {})", s.type, s.name,
                      s.events.empty() ? std::string("all") : fmt::format("{}", s.events.size()),

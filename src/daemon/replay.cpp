@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/body_decoding.hpp"
 #include "seshook/event/record.hpp"
 #include "seshook/event/schema.hpp"
 #include "seshook/sinks/sink_registry.hpp"
@@ -151,7 +152,7 @@ record_ptr dead_letter_of(std::string_view text, const json& line) {
 }
 
 // A rejects line: its body validated again, each event received now from the same peer.
-std::vector<record_ptr> rejected_records(const json& line, const schema_config& schema) {
+std::vector<record_ptr> rejected_records(const json& line, const config& cfg) {
     std::string body;
     if (const auto text = line.find("body"); text != line.end() && text->is_string()) {
         body = text->get<std::string>();
@@ -159,16 +160,24 @@ std::vector<record_ptr> rejected_records(const json& line, const schema_config& 
         body = decode_base64(string_member(line, "bodyBase64", "rejects line"));
     }
     const std::string& peer = string_member(line, "peer", "rejects line");
-
-    auto events = parse_callback(body, schema.mode, schema.limits);
-    if (!events) {
-        const auto& why = events.error();
+    const auto still_refused = [&line](std::string_view code, std::string_view detail) {
         const auto was = line.find("reason");
-        throw invalid_line(
-            fmt::format("body still refused (first refused as {}): {}: {}",
-                        was != line.end() && was->is_string() ? was->get<std::string>() : "?",
-                        to_string(why.error), why.detail));
+        return invalid_line(fmt::format(
+            "body still refused (first refused as {}): {}: {}",
+            was != line.end() && was->is_string() ? was->get<std::string>() : "?", code, detail));
+    };
+
+    // A body kept as it came under a Content-Encoding is decoded as the daemon would, under the
+    // body limit of this config.
+    if (const auto coding = line.find("contentEncoding");
+        coding != line.end() && coding->is_string()) {
+        const auto failure =
+            decode_body(coding->get_ref<const std::string&>(), body, cfg.server.max_body_bytes);
+        if (failure) throw still_refused(to_string(failure->error), failure->detail);
     }
+
+    auto events = parse_callback(body, cfg.schema.mode, cfg.schema.limits);
+    if (!events) throw still_refused(to_string(events.error().error), events.error().detail);
     const auto now = std::chrono::system_clock::now();
     std::vector<record_ptr> records;
     records.reserve(events->size());
@@ -177,7 +186,7 @@ std::vector<record_ptr> rejected_records(const json& line, const schema_config& 
 }
 
 // Tells the kind of the line by its keys and builds its records; throws invalid_line.
-std::vector<record_ptr> records_of_line(std::string_view text, const schema_config& schema) {
+std::vector<record_ptr> records_of_line(std::string_view text, const config& cfg) {
     const json line = json::parse(text, nullptr, false);
     if (line.is_discarded()) throw invalid_line("not valid JSON");
     if (!line.is_object()) throw invalid_line("not a JSON object");
@@ -185,7 +194,7 @@ std::vector<record_ptr> records_of_line(std::string_view text, const schema_conf
     if (line.contains("record")) return {dead_letter_of(text, line)};
     if (line.contains("payload")) return {record_of(text, line, "records line")};
     if (line.contains("body") || line.contains("bodyBase64")) {
-        return rejected_records(line, schema);
+        return rejected_records(line, cfg);
     }
     throw invalid_line(
         "neither a record, a rejects line nor a dead-letter line (no \"payload\", \"body\", "
@@ -281,7 +290,7 @@ replay_summary replay_events(const config& cfg, std::string_view sink_name,
         const std::string where = fmt::format("seshook replay: {}:{}: ", input.string(), number);
         std::vector<record_ptr> records;
         try {
-            records = records_of_line(line, cfg.schema);
+            records = records_of_line(line, cfg);
         } catch (const invalid_line& e) {
             ++summary.invalid_lines;
             err << where << e.what() << '\n';

@@ -58,8 +58,8 @@ callback_handler::callback_handler(const server_config& server, const schema_con
       secrets_(auth.tokens, auth.basic_users),
       tokens_configured_(!auth.tokens.empty()),
       accounts_(auth.accounts),
-      forbidden_log_("auth", std::chrono::seconds(1), spdlog::level::warn),
-      limited_log_("auth", std::chrono::seconds(1), spdlog::level::warn) {
+      forbidden_log_("auth", std::chrono::seconds(1), report_level::warn),
+      limited_log_("auth", std::chrono::seconds(1), report_level::warn) {
     if (server.rate_limit > 0) {
         limiter_ = std::make_unique<rate_limiter>(
             server.rate_limit, std::max(1u, server.rate_burst), 65536, std::move(now));
@@ -245,7 +245,8 @@ http_answer callback_handler::answer_intake(const intake_result& result, std::si
 
 http_answer callback_handler::refuse_unreadable(unsigned status, std::string_view code,
                                                 std::string_view detail, std::string_view peer,
-                                                std::string_view partial_body) {
+                                                std::string_view partial_body,
+                                                std::string_view content_encoding) {
     // A peer that may not post, or not now, is told so, and nothing of it is kept.
     // NOTE: the forwarding headers of a request that could not be read are not to be trusted,
     // so behind a trusted proxy the client is unknown and the request is kept as before.
@@ -253,18 +254,19 @@ http_answer callback_handler::refuse_unreadable(unsigned status, std::string_vie
     const bool behind_proxy = client.address && trusted_proxies_.contains(*client.address);
     std::optional<http_answer> refusal;
     if (!behind_proxy) refusal = admit(client, "");
-    http_answer answer =
-        refusal ? std::move(*refusal) : reject(status, code, detail, peer, partial_body);
+    http_answer answer = refusal
+                             ? std::move(*refusal)
+                             : reject(status, code, detail, peer, partial_body, content_encoding);
     answer.close = true;
     return answer;
 }
 
 http_answer callback_handler::reject(unsigned status, std::string_view code,
                                      std::string_view detail, std::string_view peer,
-                                     std::string_view body) {
+                                     std::string_view body, std::string_view content_encoding) {
     // Keep the body for inspection and replay, then tell the client and the operator why.
     counters_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
-    rejects_.keep(code, detail, peer, body);
+    rejects_.keep(code, detail, peer, body, content_encoding);
     spdlog::warn("[http] rejected callback from {}: {}: {}", peer, code,
                  printable(detail, max_logged_text));
     return http_answer{status, error_body(code, detail)};

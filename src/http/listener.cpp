@@ -86,16 +86,45 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
         return;
     }
 
-    // Past the connection limit, the client is told so and the connection closed.
-    const bool overloaded = registry_->size() >= config_.max_connections;
-    if (overloaded) {
-        static error_reporter overload_warnings("listener");
-        overload_warnings.report("connection limit reached (" +
-                                 std::to_string(config_.max_connections) + "), answering 503");
-    }
-    std::make_shared<session>(std::move(socket), config_, handler_, registry_, overloaded, tls_)
+    // Past a connection limit, the client is told so and the connection closed.
+    auto refusal = check_limits(socket);
+    std::make_shared<session>(std::move(socket), config_, handler_, registry_, std::move(refusal),
+                              tls_)
         ->start();
     do_accept();
+}
+
+std::optional<http_answer> listener::check_limits(const tcp::socket& socket) {
+    // NOTE: runs on the acceptor's strand, and a session joins the registry before the next
+    // accept, so this listener cannot pass a limit between the check and the add. Listeners
+    // that share the registry (plain and TLS) check on their own strands: together they may
+    // pass a limit by one connection for each listener beyond the first, no more.
+    const auto refuse = [](std::string_view detail, std::chrono::seconds retry_after) {
+        http_answer answer{503,
+                           R"({"error":"overloaded","detail":")" + std::string(detail) + "\"}"};
+        answer.retry_after = retry_after;
+        answer.close = true;
+        return answer;
+    };
+
+    // The total.
+    if (registry_->size() >= config_.max_connections) {
+        overload_errors_.report("connection limit reached (" +
+                                std::to_string(config_.max_connections) + "), answering 503");
+        return refuse("too many connections", std::chrono::seconds(0));
+    }
+
+    // Each client's share, by the TCP peer's address.
+    if (config_.max_connections_per_client == 0) return std::nullopt;
+    beast::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) return std::nullopt;
+    const std::string peer = remote.address().to_string();
+    if (registry_->count_from(peer) < config_.max_connections_per_client) return std::nullopt;
+    per_client_warnings_.report("too many connections from " + peer + " (" +
+                                std::to_string(config_.max_connections_per_client) +
+                                ", max_connections_per_client), answering 503");
+    return refuse("too many connections from your address", std::chrono::seconds(1));
 }
 
 }  // namespace seshook

@@ -5,12 +5,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
+#include <chrono>
 #include <memory>
+#include <optional>
 
 #include "http/session.hpp"
 #include "seshook/config/config.hpp"
 #include "seshook/http/callback_handler.hpp"
 #include "seshook/http/tls_context.hpp"
+#include "seshook/support/error_reporter.hpp"
 
 namespace seshook {
 
@@ -39,6 +42,9 @@ private:
     void do_accept();
     void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
 
+    // Returns the answer for a connection past a limit, or nothing when it may be served.
+    std::optional<http_answer> check_limits(const boost::asio::ip::tcp::socket& socket);
+
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer retry_timer_;
@@ -47,6 +53,8 @@ private:
     callback_handler& handler_;
     std::shared_ptr<session_registry> registry_;
     std::shared_ptr<tls_context_store> tls_;
+    error_reporter overload_errors_{"listener"};
+    error_reporter per_client_warnings_{"listener", std::chrono::seconds(1), report_level::warn};
     std::atomic<bool> stopped_{false};
 };
 

@@ -12,6 +12,8 @@
 #include <boost/beast/http/write.hpp>
 #include <utility>
 
+#include "http/body_decoding.hpp"
+
 namespace seshook {
 
 namespace net = boost::asio;
@@ -39,14 +41,20 @@ bool is_http_error(const beast::error_code& ec) {
 
 }  // namespace
 
-void session_registry::add(std::uint64_t id, const std::shared_ptr<session>& s) {
+void session_registry::add(std::uint64_t id, const std::string& peer,
+                           const std::shared_ptr<session>& s) {
     std::lock_guard lock(mutex_);
-    sessions_.emplace(id, s);
+    sessions_.emplace(id, entry{s, peer});
+    ++per_peer_[peer];
 }
 
 void session_registry::remove(std::uint64_t id) {
     std::lock_guard lock(mutex_);
-    sessions_.erase(id);
+    const auto found = sessions_.find(id);
+    if (found == sessions_.end()) return;
+    const auto count = per_peer_.find(found->second.peer);
+    if (count != per_peer_.end() && --count->second == 0) per_peer_.erase(count);
+    sessions_.erase(found);
 }
 
 void session_registry::shut_down_all() {
@@ -54,8 +62,8 @@ void session_registry::shut_down_all() {
     std::vector<std::shared_ptr<session>> live;
     {
         std::lock_guard lock(mutex_);
-        for (auto& [id, weak] : sessions_) {
-            if (auto s = weak.lock()) live.push_back(std::move(s));
+        for (auto& [id, e] : sessions_) {
+            if (auto s = e.weak.lock()) live.push_back(std::move(s));
         }
     }
     for (auto& s : live) s->shut_down();
@@ -66,9 +74,15 @@ std::size_t session_registry::size() const {
     return sessions_.size();
 }
 
+std::size_t session_registry::count_from(const std::string& peer) const {
+    std::lock_guard lock(mutex_);
+    const auto found = per_peer_.find(peer);
+    return found == per_peer_.end() ? 0 : found->second;
+}
+
 session::session(net::ip::tcp::socket socket, const server_config& config,
                  callback_handler& handler, std::shared_ptr<session_registry> registry,
-                 bool overloaded, std::shared_ptr<tls_context_store> tls)
+                 std::optional<http_answer> refusal, std::shared_ptr<tls_context_store> tls)
     : tls_(std::move(tls)),
       stream_(tls_ ? session_stream(std::move(socket), tls_->current())
                    : session_stream(std::move(socket))),
@@ -77,7 +91,7 @@ session::session(net::ip::tcp::socket socket, const server_config& config,
       handler_(handler),
       registry_(std::move(registry)),
       id_(next_session_id.fetch_add(1, std::memory_order_relaxed)),
-      overloaded_(overloaded) {
+      refusal_(std::move(refusal)) {
     beast::error_code ec;
     const auto remote = stream_.socket().remote_endpoint(ec);
     peer_ = ec ? "unknown" : remote.address().to_string();
@@ -86,7 +100,8 @@ session::session(net::ip::tcp::socket socket, const server_config& config,
 session::~session() { registry_->remove(id_); }
 
 void session::start() {
-    registry_->add(id_, shared_from_this());
+    registry_->add(id_, peer_, shared_from_this());
+    request_started_ = std::chrono::steady_clock::now();
     SPDLOG_TRACE("[session:{}] connected from {}", id_, peer_);
 
     // Run on the connection's strand from here on; over TLS, the handshake comes first.
@@ -106,10 +121,10 @@ void session::shut_down() {
 }
 
 void session::do_handshake() {
-    // The handshake runs under the request deadline, so that a client that connects and never
-    // completes it is cut off like one that never sends its request.
+    // The handshake counts towards the first request's head, so that a client that connects and
+    // never completes it is cut off like one that never sends its request.
     // NOTE: it runs in the waiting phase, so that a graceful stop cancels it at once.
-    stream_.expires_after(config_.request_timeout);
+    stream_.expires_at(request_started_ + config_.header_timeout);
     stream_.async_handshake(beast::bind_front_handler(&session::on_handshake, shared_from_this()));
 }
 
@@ -129,12 +144,8 @@ void session::on_handshake(beast::error_code ec) {
 }
 
 void session::do_serve() {
-    // Past the connection limit, the only answer is 503.
-    if (overloaded_) {
-        http_answer answer{503, R"({"error":"overloaded","detail":"too many connections"})"};
-        answer.close = true;
-        return do_write(std::move(answer));
-    }
+    // Past a connection limit, the only answer is the listener's refusal.
+    if (refusal_) return do_write(std::move(*refusal_));
     do_wait_for_request();
 }
 
@@ -143,11 +154,15 @@ void session::do_wait_for_request() {
     if (buffer_.size() > 0) return do_read_header();
     if (shutting_down_) return do_close();
 
-    // Wait for the first bytes of the next request. A new connection must start its request
-    // within the request timeout, so that silent connections cannot hoard the connection slots;
-    // a kept-alive one may stay quiet for the idle timeout.
+    // Wait for the first bytes of the next request. A new connection must send its head within
+    // the header timeout, so that silent connections cannot hoard the connection slots; a
+    // kept-alive one may stay quiet for the idle timeout.
     phase_ = phase::waiting;
-    stream_.expires_after(served_requests_ == 0 ? config_.request_timeout : config_.idle_timeout);
+    if (served_requests_ == 0) {
+        stream_.expires_at(request_started_ + config_.header_timeout);
+    } else {
+        stream_.expires_after(config_.idle_timeout);
+    }
     stream_.async_read_some(
         buffer_.prepare(first_read_size),
         beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
@@ -171,25 +186,66 @@ void session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
 }
 
 void session::do_read_header() {
-    // Fresh parser for every request, with the configured limits.
+    // Fresh parser for every request, with the configured limits; chunk extensions are refused.
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(config_.max_header_bytes));
     parser_->body_limit(config_.max_body_bytes);
+    parser_->on_chunk_header(chunk_guard_);
+    head_scanner_.reset();
 
-    // One deadline covers the whole request, head and body, so a trickling client is cut off.
+    // The head must be whole within the header timeout, the request within the request timeout,
+    // both from its start, so a trickling client is cut off. A new connection's first request
+    // starts when it was accepted, a later one with its first byte.
+    if (served_requests_ > 0) request_started_ = std::chrono::steady_clock::now();
     phase_ = phase::reading;
-    stream_.expires_after(config_.request_timeout);
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+    stream_.expires_at(request_started_ + config_.header_timeout);
+    do_read_head_bytes();
+}
+
+void session::do_read_head_bytes() {
+    // Beast parses the head once it is all here and its lines passed the scanner.
+    const std::string_view buffered(static_cast<const char*>(buffer_.data().data()),
+                                    buffer_.size());
+    switch (head_scanner_.scan(buffered)) {
+        case head_scanner::state::complete:
+            return http::async_read_header(
+                stream_, buffer_, *parser_,
+                beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+        case head_scanner::state::refused:
+            return do_refuse({400, "malformed_request", head_scanner_.reason()});
+        case head_scanner::state::incomplete:
+            break;
+    }
+    if (buffer_.size() >= config_.max_header_bytes)
+        return on_read_failed(http::error::header_limit);
+
+    // Read more of it.
+    stream_.async_read_some(buffer_.prepare(first_read_size),
+                            beast::bind_front_handler(&session::on_head_bytes, shared_from_this()));
+}
+
+void session::on_head_bytes(beast::error_code ec, std::size_t bytes) {
+    buffer_.commit(bytes);
+    if (ec) return on_read_failed(ec);
+    do_read_head_bytes();
 }
 
 void session::on_read_header(beast::error_code ec, std::size_t) {
     if (ec) return on_read_failed(ec);
 
+    // Framing that another parser could read differently, or too many fields, is refused before
+    // any of the body is read.
+    const auto& request = parser_->get();
+    if (auto refusal = check_request_head(request, config_.max_header_fields)) {
+        return do_refuse(*refusal);
+    }
+    head_fields_ = field_count(request);
+
+    // The body has what is left of the request's deadline.
+    stream_.expires_at(request_started_ + config_.request_timeout);
+
     // A client that asked before sending its body gets the go-ahead; the size was checked
     // against the body limit when the head was parsed.
-    const auto& request = parser_->get();
     const bool wants_continue =
         beast::iequals(request[http::field::expect], "100-continue") && !parser_->is_done();
     if (!wants_continue) return do_read_body();
@@ -210,6 +266,11 @@ void session::do_read_body() {
 void session::on_read_body(beast::error_code ec, std::size_t) {
     if (ec) return on_read_failed(ec);
 
+    // Trailer fields could pass for head fields that were never checked.
+    if (auto refusal = check_request_trailer(parser_->get(), head_fields_)) {
+        return do_refuse(*refusal);
+    }
+
     // Answer the complete request.
     phase_ = phase::answering;
     ++served_requests_;
@@ -219,6 +280,15 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
                  request.body().size());
     answering_head_ = request.method() == http::verb::head;
     const bool keep_alive = request.keep_alive();
+
+    // Decode the body as its Content-Encoding says; one that cannot be decoded is refused and
+    // kept as it came.
+    const std::string encoding = content_encoding_of(request);
+    if (auto failure = decode_body(encoding, request.body(), config_.max_body_bytes)) {
+        return do_write(handler_.refuse_unreadable(http_status(failure->error),
+                                                   to_string(failure->error), failure->detail,
+                                                   peer_, request.body(), encoding));
+    }
 
     // The answer may come later, from the spool's thread once the events are committed; it is
     // written on this connection's strand.
@@ -251,8 +321,14 @@ void session::on_read_failed(beast::error_code ec) {
         return do_close();
     }
     if (ec == beast::error::timeout) {
-        spdlog::warn("[session:{}] request from {} not complete within {} ms, connection cut", id_,
-                     peer_, config_.request_timeout.count());
+        if (!parser_->is_header_done()) {
+            spdlog::warn(
+                "[session:{}] request head from {} not complete within {} ms, connection cut", id_,
+                peer_, config_.header_timeout.count());
+        } else {
+            spdlog::warn("[session:{}] request from {} not complete within {} ms, connection cut",
+                         id_, peer_, config_.request_timeout.count());
+        }
         return do_close();
     }
 
@@ -281,6 +357,14 @@ void session::on_read_failed(beast::error_code ec) {
     // Anything else is a network failure of this one connection.
     spdlog::debug("[session:{}] read failed: {}", id_, ec.message());
     do_close();
+}
+
+void session::do_refuse(const request_refusal& refusal) {
+    // What was read of the body is kept with the refusal; the connection closes after it, as
+    // where the next request starts cannot be trusted.
+    phase_ = phase::answering;
+    do_write(handler_.refuse_unreadable(refusal.status, refusal.code, refusal.detail, peer_,
+                                        parser_->get().body()));
 }
 
 void session::do_write(http_answer answer) {

@@ -5,6 +5,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "http/request_framing.hpp"
 #include "http/session_stream.hpp"
 #include "seshook/config/config.hpp"
 #include "seshook/http/callback_handler.hpp"
@@ -21,10 +23,11 @@ namespace seshook {
 
 class session;
 
-/// The live sessions of a server, so that a graceful stop can reach each of them.
+/// The live sessions of a server, so that a graceful stop can reach each of them, counted by
+/// peer address too for the per-client connection cap.
 class session_registry {
 public:
-    void add(std::uint64_t id, const std::shared_ptr<session>& s);
+    void add(std::uint64_t id, const std::string& peer, const std::shared_ptr<session>& s);
     void remove(std::uint64_t id);
 
     /// Asks every live session to finish its current request and close.
@@ -32,9 +35,18 @@ public:
 
     std::size_t size() const;
 
+    /// Returns the number of live sessions whose peer address is `peer`.
+    std::size_t count_from(const std::string& peer) const;
+
 private:
+    struct entry {
+        std::weak_ptr<session> weak;
+        std::string peer;
+    };
+
     mutable std::mutex mutex_;
-    std::unordered_map<std::uint64_t, std::weak_ptr<session>> sessions_;
+    std::unordered_map<std::uint64_t, entry> sessions_;
+    std::unordered_map<std::string, std::size_t> per_peer_;
 };
 
 /// One client connection: reads requests one after the other (keep-alive, pipelining), hands
@@ -42,11 +54,11 @@ private:
 /// Over TLS it first completes the handshake, and closes with a TLS shutdown.
 class session : public std::enable_shared_from_this<session> {
 public:
-    /// `overloaded`: the connection limit is reached; the session only answers 503 and closes.
+    /// `refusal`: a connection limit is reached; the session only writes it and closes.
     /// `tls`: the connection speaks TLS with the store's current context; null for plain HTTP.
     session(boost::asio::ip::tcp::socket socket, const server_config& config,
-            callback_handler& handler, std::shared_ptr<session_registry> registry, bool overloaded,
-            std::shared_ptr<tls_context_store> tls);
+            callback_handler& handler, std::shared_ptr<session_registry> registry,
+            std::optional<http_answer> refusal, std::shared_ptr<tls_context_store> tls);
     ~session();
 
     /// Starts serving the connection.
@@ -64,10 +76,13 @@ private:
     void do_wait_for_request();
     void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
     void do_read_header();
+    void do_read_head_bytes();
+    void on_head_bytes(boost::beast::error_code ec, std::size_t bytes);
     void on_read_header(boost::beast::error_code ec, std::size_t bytes);
     void do_read_body();
     void on_read_body(boost::beast::error_code ec, std::size_t bytes);
     void on_read_failed(boost::beast::error_code ec);
+    void do_refuse(const request_refusal& refusal);
     void do_write(http_answer answer);
     void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
     void do_close();
@@ -78,6 +93,10 @@ private:
     session_stream stream_;
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    head_scanner head_scanner_;
+    chunk_extension_guard chunk_guard_;
+    std::size_t head_fields_ = 0;
+    std::chrono::steady_clock::time_point request_started_;
     boost::beast::http::response<boost::beast::http::string_body> response_;
     const server_config& config_;
     callback_handler& handler_;
@@ -85,7 +104,7 @@ private:
     std::uint64_t id_;
     std::string peer_;
     phase phase_ = phase::waiting;
-    bool overloaded_;
+    std::optional<http_answer> refusal_;
     bool shutting_down_ = false;
     bool answering_head_ = false;
     bool tls_established_ = false;  // the handshake completed, so a TLS shutdown is due

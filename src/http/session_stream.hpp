@@ -43,6 +43,7 @@ public:
 
     /// Sets the deadline of every operation until it is set again.
     void expires_after(std::chrono::steady_clock::duration after) { tcp().expires_after(after); }
+    void expires_at(std::chrono::steady_clock::time_point at) { tcp().expires_at(at); }
     void expires_never() { tcp().expires_never(); }
 
     /// Cancels the pending operations; they complete with operation_aborted.

@@ -24,13 +24,14 @@ std::string encode_base64(std::string_view bytes) {
 
 // Builds the line; with `as_text` the body is kept verbatim, otherwise base64-encoded.
 std::string make_line(std::string_view reason, std::string_view detail, std::string_view peer,
-                      std::string_view body, bool as_text) {
+                      std::string_view body, std::string_view content_encoding, bool as_text) {
     // NOTE: ordered_json keeps the keys in the documented order, for an operator reading it.
     nlohmann::ordered_json line;
     line["time"] = format_rfc3339_ms(std::chrono::system_clock::now());
     line["peer"] = peer;
     line["reason"] = reason;
     line["detail"] = detail;
+    if (!content_encoding.empty()) line["contentEncoding"] = content_encoding;
     if (as_text) {
         line["body"] = body;
     } else {
@@ -48,8 +49,13 @@ rejects_store::rejects_store(std::filesystem::path path) : appender_(std::move(p
 void rejects_store::start() { appender_.start(); }
 
 void rejects_store::keep(std::string_view reason, std::string_view detail, std::string_view peer,
-                         std::string_view body) {
-    appender_.append(make_line(reason, detail, peer, body, is_valid_utf8(body)));
+                         std::string_view body, std::string_view content_encoding) {
+    // NOTE: a body that could not be decoded (gzip that is broken or inflates past the limit, a
+    // coding seshook does not take) is kept as the bytes that came, always in base64, so that
+    // `base64 -d | gunzip` gives it back whatever bytes it holds; "contentEncoding" says how they
+    // are encoded. A body that was decoded is kept decoded, as validation saw it.
+    const bool as_text = content_encoding.empty() && is_valid_utf8(body);
+    appender_.append(make_line(reason, detail, peer, body, content_encoding, as_text));
 }
 
 void rejects_store::reopen() { appender_.reopen(); }

@@ -6,16 +6,24 @@
 
 namespace seshook {
 
+namespace {
+
+spdlog::level::level_enum spdlog_level(report_level level) {
+    return level == report_level::warn ? spdlog::level::warn : spdlog::level::err;
+}
+
+}  // namespace
+
 error_reporter::error_reporter(std::string component, std::chrono::milliseconds interval,
-                               spdlog::level::level_enum level)
+                               report_level level)
     : component_(std::move(component)), interval_(interval), level_(level) {}
 
 error_reporter::~error_reporter() {
     // What was only counted since the last logged failure would otherwise never show.
     if (suppressed_ == 0) return;
     try {
-        spdlog::log(level_, "[{}] {} more similar errors since the last one logged", component_,
-                    suppressed_);
+        spdlog::log(spdlog_level(level_), "[{}] {} more similar {} since the last one logged",
+                    component_, suppressed_, level_ == report_level::warn ? "warnings" : "errors");
     } catch (...) {
     }
 }
@@ -39,9 +47,10 @@ void error_reporter::report(std::string_view what) {
 
     // NOTE: `what` may carry payload text, so it is always an argument, never the format.
     if (suppressed == 0) {
-        spdlog::log(level_, "[{}] {}", component_, what);
+        spdlog::log(spdlog_level(level_), "[{}] {}", component_, what);
     } else {
-        spdlog::log(level_, "[{}] {} ({} similar errors suppressed)", component_, what, suppressed);
+        spdlog::log(spdlog_level(level_), "[{}] {} ({} similar {} suppressed)", component_, what,
+                    suppressed, level_ == report_level::warn ? "warnings" : "errors");
     }
 }
 

@@ -81,8 +81,11 @@ TEST(Config, EmptyTextGivesDefaults) {
     EXPECT_EQ(cfg.server.callback_path, server.callback_path);
     EXPECT_EQ(cfg.server.io_threads, server.io_threads);
     EXPECT_EQ(cfg.server.max_connections, server.max_connections);
+    EXPECT_EQ(cfg.server.max_connections_per_client, 256u);
     EXPECT_EQ(cfg.server.max_body_bytes, server.max_body_bytes);
     EXPECT_EQ(cfg.server.max_header_bytes, server.max_header_bytes);
+    EXPECT_EQ(cfg.server.max_header_fields, 100u);
+    EXPECT_EQ(cfg.server.header_timeout, std::chrono::seconds(5));
     EXPECT_EQ(cfg.server.request_timeout, server.request_timeout);
     EXPECT_EQ(cfg.server.idle_timeout, server.idle_timeout);
     EXPECT_EQ(cfg.server.shutdown_grace, server.shutdown_grace);
@@ -101,8 +104,11 @@ TEST(Config, ReadsEveryKey) {
         callback_path = "/ses/s3cr3t"
         io_threads = 3
         max_connections = 50
+        max_connections_per_client = 0
         max_body_bytes = 4096
         max_header_bytes = 2048
+        max_header_fields = 30
+        header_timeout = "1500ms"
         request_timeout = "2s"
         idle_timeout = "1m"
         shutdown_grace = "250ms"
@@ -134,8 +140,11 @@ TEST(Config, ReadsEveryKey) {
     EXPECT_EQ(cfg.server.callback_path, "/ses/s3cr3t");
     EXPECT_EQ(cfg.server.io_threads, 3u);
     EXPECT_EQ(cfg.server.max_connections, 50u);
+    EXPECT_EQ(cfg.server.max_connections_per_client, 0u);
     EXPECT_EQ(cfg.server.max_body_bytes, 4096u);
     EXPECT_EQ(cfg.server.max_header_bytes, 2048u);
+    EXPECT_EQ(cfg.server.max_header_fields, 30u);
+    EXPECT_EQ(cfg.server.header_timeout, std::chrono::milliseconds(1500));
     EXPECT_EQ(cfg.server.request_timeout, std::chrono::seconds(2));
     EXPECT_EQ(cfg.server.idle_timeout, std::chrono::minutes(1));
     EXPECT_EQ(cfg.server.shutdown_grace, std::chrono::milliseconds(250));
@@ -227,6 +236,13 @@ TEST(ConfigErrors, IntegerOutOfRangeSaysTheRange) {
     EXPECT_THAT(error_of("[schema]\nmax_depth = -1\n"),
                 StartsWith("test.toml: schema.max_depth: must be between 1 and "));
 
+    EXPECT_EQ(error_of("[server]\nmax_header_fields = 0\n"),
+              "test.toml: server.max_header_fields: must be between 1 and 10000, got 0");
+    EXPECT_EQ(error_of("[server]\nmax_header_fields = 10001\n"),
+              "test.toml: server.max_header_fields: must be between 1 and 10000, got 10001");
+    EXPECT_THAT(error_of("[server]\nmax_connections_per_client = -1\n"),
+                StartsWith("test.toml: server.max_connections_per_client: must be between 0 and "));
+
     // Beast cannot hold a header field of 64 KiB or more.
     EXPECT_EQ(error_of("[server]\nmax_header_bytes = 65536\n"),
               "test.toml: server.max_header_bytes: must be between 1024 and 65535, got 65536");
@@ -248,6 +264,23 @@ TEST(ConfigErrors, BadDuration) {
               "test.toml: server.idle_timeout: must be at most 7 days (\"168h\"), got \"169h\"");
     EXPECT_EQ(parse("[server]\nidle_timeout = \"168h\"\n").server.idle_timeout,
               std::chrono::hours(168));
+}
+
+TEST(ConfigErrors, HeaderTimeoutPastTheRequestTimeout) {
+    EXPECT_EQ(error_of("[server]\nheader_timeout = \"11s\"\n"),
+              "test.toml: server.header_timeout: must be at most request_timeout (10000 ms)");
+    EXPECT_EQ(error_of("[server]\nrequest_timeout = \"1s\"\nheader_timeout = \"2s\"\n"),
+              "test.toml: server.header_timeout: must be at most request_timeout (1000 ms)");
+    EXPECT_EQ(parse("[server]\nheader_timeout = \"10s\"\n").server.header_timeout,
+              std::chrono::seconds(10));
+}
+
+TEST(Config, HeaderTimeoutLeftOutIsNeverPastTheRequestTimeout) {
+    // A config that only shortens request_timeout stays valid: the head gets the same deadline.
+    EXPECT_EQ(parse("[server]\nrequest_timeout = \"2s\"\n").server.header_timeout,
+              std::chrono::seconds(2));
+    EXPECT_EQ(parse("[server]\nrequest_timeout = \"30s\"\n").server.header_timeout,
+              std::chrono::seconds(5));
 }
 
 TEST(ConfigErrors, BadListenAddress) {

@@ -12,6 +12,8 @@
 #include "seshook/config/config.hpp"
 #include "seshook/event/record.hpp"
 #include "seshook/event/schema.hpp"
+#include "support/base64.hpp"
+#include "support/gzip.hpp"
 #include "support/temp_dir.hpp"
 
 namespace seshook::testing {
@@ -199,6 +201,36 @@ TEST_F(Replay, ABase64BodyIsDecoded) {
     const auto records = written("all.jsonl");
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0]["payload"].dump(), nlohmann::json::parse(body).dump());
+}
+
+TEST_F(Replay, AGzipBodyKeptAsItCameIsInflated) {
+    // As the rejects file keeps gzip that inflated past the body limit of its day.
+    const std::string body = "[" + delivered_payload + "," + bounce_payload + "]";
+    const auto line = [&](std::string_view coding, std::string_view bytes) {
+        return rejects_line({{"reason", "body_too_large"},
+                             {"contentEncoding", coding},
+                             {"bodyBase64", encode_base64(bytes)}});
+    };
+
+    const auto summary = replay("all", {line("gzip", gzip(body))});
+    EXPECT_EQ(summary.replayed, 2u) << err_.str();
+    const auto records = written("all.jsonl");
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[1]["payload"], nlohmann::json::parse(bounce_payload));
+
+    // Still too large for this config's limit, still broken, or a coding seshook does not take:
+    // each says so, and the next line goes on.
+    auto small = make_config();
+    small.server.max_body_bytes = 64;
+    const auto refused = replay(
+        "all", {line("gzip", gzip(body)), line("gzip", "not gzip"), line("br", body)}, small);
+    EXPECT_EQ(refused.invalid_lines, 3u);
+    EXPECT_NE(err_.str().find("body still refused (first refused as body_too_large): "
+                              "body_too_large: gzip body inflates to more than 64 bytes"),
+              std::string::npos)
+        << err_.str();
+    EXPECT_NE(err_.str().find(": invalid_gzip: "), std::string::npos) << err_.str();
+    EXPECT_NE(err_.str().find(": unsupported_encoding: "), std::string::npos) << err_.str();
 }
 
 TEST_F(Replay, BadBase64IsAnInvalidLine) {

@@ -189,9 +189,9 @@ TEST_F(Auth, ForwardedForFromAPeerThatIsNoTrustedProxyIsIgnored) {
         with_auth("trusted_proxies = [\"127.0.0.1\"]\nallow_networks = [\"198.51.100.0/24\"]\n");
     options.listen = "[::1]:0";
     auto& daemon = start_daemon(options);
-    const auto response = send_once(
-        daemon.port(), make_post("/callback", sample_event(1), "X-Forwarded-For: 198.51.100.7\r\n"),
-        5s, loopback::v6);
+    raw_connection from_v6(daemon.port(), "::1");
+    from_v6.send(make_post("/callback", sample_event(1), "X-Forwarded-For: 198.51.100.7\r\n"));
+    const auto response = from_v6.read_response();
     EXPECT_EQ(response.status, 403u);
     EXPECT_TRUE(daemon.wait_for_log("client ::1 is not in [auth] allow_networks", 5s));
 }

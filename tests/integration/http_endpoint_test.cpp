@@ -155,8 +155,8 @@ TEST_F(HttpEndpoint, ExpectContinueGets100BeforeTheAnswer) {
     EXPECT_EQ(wait_for_json_lines(daemon.events_path(), 1, 5s).size(), 1u);
 }
 
-TEST_F(HttpEndpoint, StalledHeadIsCutOffAfterTheRequestTimeout) {
-    auto& daemon = start_daemon(with_server(R"(request_timeout = "500ms")"));
+TEST_F(HttpEndpoint, StalledHeadIsCutOffAfterTheHeaderTimeout) {
+    auto& daemon = start_daemon(with_server(R"(header_timeout = "500ms")"));
     raw_connection connection(daemon.port());
     const auto started = steady_clock::now();
     connection.send("POST /callback HTTP/1.1\r\nHost: x\r\nContent-Le");
@@ -246,9 +246,9 @@ TEST_F(HttpEndpoint, OversizedChunkTrailerIs431AndTheDaemonLives) {
     EXPECT_EQ(send_once(daemon.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").status, 200u);
 }
 
-TEST_F(HttpEndpoint, SilentNewConnectionIsCutAfterTheRequestTimeoutNotTheIdleTimeout) {
+TEST_F(HttpEndpoint, SilentNewConnectionIsCutAfterTheHeaderTimeoutNotTheIdleTimeout) {
     // Connections that never send a byte must not hold their slots for the idle timeout.
-    auto& daemon = start_daemon(with_server(R"(request_timeout = "400ms"
+    auto& daemon = start_daemon(with_server(R"(header_timeout = "400ms"
 idle_timeout = "60s")"));
     raw_connection connection(daemon.port());
     EXPECT_TRUE(connection.wait_closed(5s));

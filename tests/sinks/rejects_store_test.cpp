@@ -2,7 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -10,28 +9,16 @@
 #include <thread>
 #include <vector>
 
+#include "support/base64.hpp"
 #include "support/temp_dir.hpp"
 
 namespace seshook {
 namespace {
 
+using testing::decode_base64;
 using testing::read_lines;
 using ::testing::SizeIs;
 using testing::temp_dir;
-
-// Decodes base64 with OpenSSL's own decoder, trimming the padding bytes it leaves.
-std::string decode_base64(const std::string& text) {
-    std::string decoded(text.size() / 4 * 3, '\0');
-    const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                       reinterpret_cast<const unsigned char*>(text.data()),
-                                       static_cast<int>(text.size()));
-    if (length < 0) return "<invalid base64>";
-    decoded.resize(static_cast<std::size_t>(length));
-    std::size_t padding = 0;
-    for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) ++padding;
-    decoded.resize(decoded.size() - padding);
-    return decoded;
-}
 
 // Keeps each body in a fresh store and returns the lines of its file as JSON.
 std::vector<nlohmann::json> keep_all(const std::filesystem::path& path,
@@ -99,6 +86,30 @@ TEST(RejectsStore, KeepsABinaryBodyAsBase64) {
         EXPECT_FALSE(lines[i].contains("body"));
         EXPECT_EQ(decode_base64(lines[i].at("bodyBase64").get<std::string>()), bodies[i]);
     }
+}
+
+TEST(RejectsStore, KeepsAnUndecodedBodyAsBase64WithItsEncoding) {
+    temp_dir dir;
+    const auto path = dir / "rejects.jsonl";
+    rejects_store store(path);
+    const std::string gzip_start("\x1f\x8b\x08\x00", 4);
+
+    // Even bytes that are valid UTF-8 go in base64 once they are still encoded, so one recipe
+    // (base64 -d, then the coding's decoder) gives every such body back.
+    store.start();
+    store.keep("invalid_gzip", "gzip data ends before its end", "127.0.0.1", gzip_start, "gzip");
+    store.keep("unsupported_encoding", "not supported", "127.0.0.1", R"({"a":1})", "br");
+    store.stop();
+
+    const auto lines = read_lines(path);
+    ASSERT_THAT(lines, SizeIs(2));
+    const auto first = nlohmann::json::parse(lines[0]);
+    const auto second = nlohmann::json::parse(lines[1]);
+    EXPECT_EQ(first.at("contentEncoding"), "gzip");
+    EXPECT_EQ(decode_base64(first.at("bodyBase64").get<std::string>()), gzip_start);
+    EXPECT_EQ(second.at("contentEncoding"), "br");
+    EXPECT_FALSE(second.contains("body"));
+    EXPECT_EQ(decode_base64(second.at("bodyBase64").get<std::string>()), R"({"a":1})");
 }
 
 TEST(RejectsStore, KeepsAnEmptyBody) {

@@ -26,19 +26,6 @@ TEST(ErrorReporter, LogsFirstFailureWithTag) {
     EXPECT_EQ(errors.count(), 1u);
 }
 
-TEST(ErrorReporter, LogsAtTheLevelItWasGiven) {
-    testing::log_capture log;
-    {
-        error_reporter refusals("auth", std::chrono::hours(1), spdlog::level::warn);
-        refusals.report("client 192.0.2.1 is not allowed");
-        refusals.report("client 192.0.2.1 is not allowed");
-    }
-    const auto lines = log.lines();
-    ASSERT_THAT(lines, SizeIs(2));
-    EXPECT_EQ(lines[0], "warning [auth] client 192.0.2.1 is not allowed");
-    EXPECT_EQ(lines[1], "warning [auth] 1 more similar errors since the last one logged");
-}
-
 TEST(ErrorReporter, CountsEveryFailureButLogsOncePerInterval) {
     testing::log_capture log;
     error_reporter errors("forward", std::chrono::hours(1));
@@ -74,6 +61,19 @@ TEST(ErrorReporter, SaysHowManyWentUnloggedWhenItGoesAway) {
     const auto lines = log.lines();
     ASSERT_THAT(lines, SizeIs(2));
     EXPECT_EQ(lines[1], "error [sink:events] 3 more similar errors since the last one logged");
+}
+
+TEST(ErrorReporter, LogsAtWarnWhenAskedTo) {
+    testing::log_capture log;
+    {
+        error_reporter warnings("listener", std::chrono::hours(1), report_level::warn);
+        warnings.report("too many connections from 203.0.113.7");
+        warnings.report("too many connections from 203.0.113.7");
+    }
+    const auto lines = log.lines();
+    ASSERT_THAT(lines, SizeIs(2));
+    EXPECT_EQ(lines[0], "warning [listener] too many connections from 203.0.113.7");
+    EXPECT_EQ(lines[1], "warning [listener] 1 more similar warnings since the last one logged");
 }
 
 TEST(ErrorReporter, KeepsPayloadTextVerbatim) {

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 namespace seshook::testing {
 namespace {
@@ -54,11 +55,44 @@ bool raw_response::has_header(std::string_view name) const {
     return false;
 }
 
-raw_connection::raw_connection(std::uint16_t port, milliseconds timeout, loopback from)
+raw_connection::raw_connection(std::uint16_t port, milliseconds timeout) : timeout_(timeout) {
+    connect(port, "");
+}
+
+raw_connection::raw_connection(std::uint16_t port, const std::string& source, milliseconds timeout)
     : timeout_(timeout) {
-    const bool v6 = from == loopback::v6;
+    connect(port, source);
+}
+
+void raw_connection::connect(std::uint16_t port, const std::string& source) {
+    const bool v6 = source.find(':') != std::string::npos;
     fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "raw_http: socket");
+    const auto fail = [this](const std::string& what) {
+        const int error = errno;
+        ::close(fd_);
+        fd_ = -1;
+        return std::system_error(error, std::generic_category(), "raw_http: " + what);
+    };
+
+    // A chosen source address; any address of 127.0.0.0/8 is the loopback on Linux. From "::1",
+    // the connection goes to [::1], which only a server listening there answers.
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    sockaddr_in6 local6{};
+    local6.sin6_family = AF_INET6;
+    if (!source.empty()) {
+        void* bytes = v6 ? static_cast<void*>(&local6.sin6_addr) : &local.sin_addr;
+        if (::inet_pton(v6 ? AF_INET6 : AF_INET, source.c_str(), bytes) != 1) {
+            errno = EINVAL;
+            throw fail("bad source address " + source);
+        }
+        const int bound =
+            v6 ? ::bind(fd_, reinterpret_cast<const sockaddr*>(&local6), sizeof local6)
+               : ::bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local);
+        if (bound != 0) throw fail("bind to " + source);
+    }
+
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
@@ -71,11 +105,8 @@ raw_connection::raw_connection(std::uint16_t port, milliseconds timeout, loopbac
         v6 ? ::connect(fd_, reinterpret_cast<const sockaddr*>(&address6), sizeof address6)
            : ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address);
     if (connected != 0) {
-        const int error = errno;
-        ::close(fd_);
-        throw std::system_error(error, std::generic_category(),
-                                std::string("raw_http: connect to ") +
-                                    (v6 ? "[::1]:" : "127.0.0.1:") + std::to_string(port));
+        throw fail(std::string("connect to ") + (v6 ? "[::1]:" : "127.0.0.1:") +
+                   std::to_string(port));
     }
 
     // Small requests go out at once, so that pipelining and trickling tests mean what they say.
@@ -200,6 +231,20 @@ bool raw_connection::wait_closed(milliseconds timeout) {
     }
 }
 
+std::optional<std::string> raw_connection::rest_until_closed(milliseconds timeout) {
+    const auto deadline = steady_clock::now() + timeout;
+    try {
+        while (true) {
+            const auto left =
+                std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+            if (left.count() <= 0) return std::nullopt;
+            if (!fill(left)) return std::exchange(buffer_, {});
+        }
+    } catch (const std::runtime_error&) {
+        return std::nullopt;
+    }
+}
+
 bool raw_connection::is_silent_for(milliseconds timeout) {
     if (!buffer_.empty()) return false;
     pollfd p{fd_, POLLIN, 0};
@@ -221,9 +266,8 @@ std::string make_post(std::string_view target, std::string_view body,
     return request;
 }
 
-raw_response send_once(std::uint16_t port, std::string_view request, milliseconds timeout,
-                       loopback from) {
-    raw_connection connection(port, timeout, from);
+raw_response send_once(std::uint16_t port, std::string_view request, milliseconds timeout) {
+    raw_connection connection(port, timeout);
     connection.send(request);
     return connection.read_response();
 }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,19 +25,21 @@ struct raw_response {
     bool has_header(std::string_view name) const;
 };
 
-/// Which loopback address a client connects to (and so comes from).
-enum class loopback { v4, v6 };  // 127.0.0.1 or ::1
-
-/// A blocking client connection to 127.0.0.1 (or ::1) over a plain POSIX socket, which sends
-/// whatever bytes a test gives it (malformed HTTP included) and reads responses one at a time, so
-/// that keep-alive and pipelining can be exercised on one connection. Every read waits at most the
+/// A blocking client connection to 127.0.0.1 over a plain POSIX socket, which sends whatever
+/// bytes a test gives it (malformed HTTP included) and reads responses one at a time, so that
+/// keep-alive and pipelining can be exercised on one connection. Every read waits at most the
 /// receive timeout. Failures throw std::runtime_error.
 class raw_connection {
 public:
-    /// Connects to 127.0.0.1:`port`, or to [::1]:`port`.
+    /// Connects to 127.0.0.1:`port`.
     explicit raw_connection(std::uint16_t port,
-                            std::chrono::milliseconds timeout = std::chrono::seconds(5),
-                            loopback from = loopback::v4);
+                            std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+    /// Connects to 127.0.0.1:`port` from the loopback address `source` (e.g. "127.0.0.2"), so
+    /// that a test can be a second client as the server counts them; from "::1", connects to
+    /// [::1]:`port` instead (a server listening on "[::1]:0").
+    raw_connection(std::uint16_t port, const std::string& source,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
     ~raw_connection();
     raw_connection(const raw_connection&) = delete;
     raw_connection& operator=(const raw_connection&) = delete;
@@ -54,6 +57,10 @@ public:
     /// still sends; returns false when it stays open for `timeout`.
     bool wait_closed(std::chrono::milliseconds timeout);
 
+    /// Waits until the peer closes the connection and returns every byte it sent after the
+    /// responses read so far; returns nothing when it stays open for `timeout`.
+    std::optional<std::string> rest_until_closed(std::chrono::milliseconds timeout);
+
     /// Returns true when nothing is buffered and the peer has not closed, after waiting
     /// `timeout` for either.
     bool is_silent_for(std::chrono::milliseconds timeout);
@@ -65,6 +72,8 @@ public:
     void shutdown_send();
 
 private:
+    void connect(std::uint16_t port, const std::string& source);
+
     // Reads more bytes into `buffer_`; returns false at end of stream, throws on timeout.
     bool fill(std::chrono::milliseconds timeout);
     std::string take_line();
@@ -81,7 +90,6 @@ std::string make_post(std::string_view target, std::string_view body,
 
 /// Sends one request on a fresh connection and returns the response.
 raw_response send_once(std::uint16_t port, std::string_view request,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(5),
-                       loopback from = loopback::v4);
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 }  // namespace seshook::testing

@@ -28,8 +28,11 @@ struct server_config {
     std::string callback_path = "/callback";
     unsigned io_threads = 0;  // 0: one per core
     std::size_t max_connections = 10000;
+    std::size_t max_connections_per_client = 256;  // by TCP peer address; 0: no cap
     std::size_t max_body_bytes = 1024 * 1024;
     std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_header_fields = 100;
+    std::chrono::milliseconds header_timeout{5'000};  // at most request_timeout
     std::chrono::milliseconds request_timeout{10'000};
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds shutdown_grace{10'000};

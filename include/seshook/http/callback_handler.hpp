@@ -88,12 +88,15 @@ public:
     void handle(boost::beast::http::verb method, std::string_view target, std::string_view body,
                 std::string_view peer, reply_fn reply);
 
-    /// Answers a request that could not be read whole (too large, malformed framing), keeping
-    /// what was read of it in the rejects store with the reason `code`. A peer outside the
-    /// allowed networks or over the rate limit gets 403 or 429 instead, and nothing is kept;
-    /// a trusted proxy's request is kept as before, since its client is not known here.
+    /// Answers a request that could not be read whole (too large, malformed framing) or whose
+    /// body could not be decoded, keeping what was read of it in the rejects store with the
+    /// reason `code`; `content_encoding` names the coding of a body that is still encoded. A
+    /// peer outside the allowed networks or over the rate limit gets 403 or 429 instead, and
+    /// nothing is kept; a trusted proxy's request is kept as before, since its client is not
+    /// known here.
     http_answer refuse_unreadable(unsigned status, std::string_view code, std::string_view detail,
-                                  std::string_view peer, std::string_view partial_body);
+                                  std::string_view peer, std::string_view partial_body,
+                                  std::string_view content_encoding = {});
 
     const handler_counters& counters() const noexcept { return counters_; }
 
@@ -105,7 +108,8 @@ private:
     void accept_callback(std::string_view body, std::string_view peer, reply_fn reply);
     http_answer answer_intake(const intake_result& result, std::size_t events);
     http_answer reject(unsigned status, std::string_view code, std::string_view detail,
-                       std::string_view peer, std::string_view body);
+                       std::string_view peer, std::string_view body,
+                       std::string_view content_encoding = {});
 
     std::string callback_path_;
     schema_config schema_;

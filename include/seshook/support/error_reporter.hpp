@@ -1,7 +1,5 @@
 #pragma once
 
-#include <spdlog/common.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -11,15 +9,20 @@
 
 namespace seshook {
 
-/// Counts the failures of one component and logs them (at error level unless told otherwise), at
-/// most once per interval, saying how many were suppressed in between. Safe to call from any
-/// thread.
+/// The log level of an error_reporter's lines.
+enum class report_level {
+    warn,   // the client's mistake, or abuse: refused, nothing of ours failed
+    error,  // our own failure
+};
+
+/// Counts the failures of one component and logs them at error level (or warn), at most once per
+/// interval, saying how many were suppressed in between. Safe to call from any thread.
 class error_reporter {
 public:
     /// Creates a reporter whose log lines carry the tag `[component]`.
     explicit error_reporter(std::string component,
                             std::chrono::milliseconds interval = std::chrono::seconds(1),
-                            spdlog::level::level_enum level = spdlog::level::err);
+                            report_level level = report_level::error);
 
     /// Logs how many failures were counted but not logged since the last logged one.
     ~error_reporter();
@@ -35,7 +38,7 @@ public:
 private:
     std::string component_;
     std::chrono::milliseconds interval_;
-    spdlog::level::level_enum level_;
+    report_level level_;
     std::atomic<std::uint64_t> count_{0};
     std::mutex mutex_;
     std::chrono::steady_clock::time_point last_logged_{};
