@@ -91,7 +91,9 @@ void callback_handler::handle(const http_request_info& request, reply_fn reply) 
     // Find who is asking, through trusted proxies; refuse those not allowed or sending too fast.
     const client_address client =
         resolve_client(request.peer, request.forwarded_for, request.real_ip, trusted_proxies_);
-    if (auto refusal = admit(client, request.target)) return reply(std::move(*refusal));
+    if (!request.screened) {
+        if (auto refusal = admit(client, request.target)) return reply(std::move(*refusal));
+    }
 
     // The callback endpoint, with a valid secret when secrets are configured, takes POST only.
     if (addresses_callback(target, request.authorization)) {
@@ -101,6 +103,24 @@ void callback_handler::handle(const http_request_info& request, reply_fn reply) 
         return reply(http_answer{405, error_body("method_not_allowed", "use POST"), "POST"});
     }
 
+    reply(answer_not_found(request.target, client));
+}
+
+std::optional<http_answer> callback_handler::screen(const http_request_info& head) {
+    // The health endpoint is open to all.
+    const target_parts target = split_target(head.target);
+    if (target.path == health_path) return std::nullopt;
+
+    // The same checks as handle(), in the same order, up to the body.
+    const client_address client =
+        resolve_client(head.peer, head.forwarded_for, head.real_ip, trusted_proxies_);
+    if (auto refusal = admit(client, head.target)) return refusal;
+    if (addresses_callback(target, head.authorization)) return std::nullopt;
+    return answer_not_found(head.target, client);
+}
+
+http_answer callback_handler::answer_not_found(std::string_view target,
+                                               const client_address& client) {
     // NOTE: a missing or wrong secret gets the very answer of an unknown path, so that no one
     // learns from it that the endpoint exists; no challenge (WWW-Authenticate) is sent for the
     // same reason. Neither is kept in the rejects file: scanners probe every public address,
@@ -108,10 +128,10 @@ void callback_handler::handle(const http_request_info& request, reply_fn reply) 
     counters_.requests_not_found.fetch_add(1, std::memory_order_relaxed);
     if (spdlog::should_log(spdlog::level::debug)) {
         spdlog::debug("[http] 404 for {} from {}",
-                      printable(mask_target(request.target, callback_path_), max_logged_text),
+                      printable(mask_target(target, callback_path_), max_logged_text),
                       printable(client.text, max_logged_text));
     }
-    reply(not_found());
+    return not_found();
 }
 
 std::optional<http_answer> callback_handler::admit(const client_address& client,
@@ -246,14 +266,14 @@ http_answer callback_handler::answer_intake(const intake_result& result, std::si
 http_answer callback_handler::refuse_unreadable(unsigned status, std::string_view code,
                                                 std::string_view detail, std::string_view peer,
                                                 std::string_view partial_body,
-                                                std::string_view content_encoding) {
+                                                std::string_view content_encoding, bool screened) {
     // A peer that may not post, or not now, is told so, and nothing of it is kept.
     // NOTE: the forwarding headers of a request that could not be read are not to be trusted,
     // so behind a trusted proxy the client is unknown and the request is kept as before.
     const client_address client = resolve_client(peer, "", "", trusted_proxies_);
     const bool behind_proxy = client.address && trusted_proxies_.contains(*client.address);
     std::optional<http_answer> refusal;
-    if (!behind_proxy) refusal = admit(client, "");
+    if (!behind_proxy && !screened) refusal = admit(client, "");
     http_answer answer = refusal
                              ? std::move(*refusal)
                              : reject(status, code, detail, peer, partial_body, content_encoding);

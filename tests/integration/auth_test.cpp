@@ -278,6 +278,56 @@ TEST_F(Auth, TokenNeverShowsInTheLogOrTheRejectsFile) {
     EXPECT_EQ(rejects.find(token_a), std::string::npos) << rejects;
 }
 
+TEST_F(Auth, StrangersAreAnsweredByTheirHeadAndNothingOfThemIsKept) {
+    daemon_options options = with_auth("tokens = [\"" + token_a + "\"]\n", "max_body_bytes = 1024");
+    auto& daemon = start_daemon(options);
+    const auto unknown = send_once(daemon.port(), make_post("/no-such-path", sample_event(1)));
+    ASSERT_EQ(unknown.status, 404u);
+
+    // Without the token, a body too large, not JSON, broken gzip or in another coding, or
+    // framing refused once the head is read, gets the 404 of an unknown path: none of it
+    // reveals or fills anything. (A head that cannot be parsed at all gets its 400 on any path,
+    // so that says nothing about the callback either.)
+    const std::vector<std::string> requests{
+        make_post("/callback", std::string(4096, '[')),
+        make_post("/callback", "not json"),
+        make_post("/callback", "not gzip at all", "Content-Encoding: gzip\r\n"),
+        make_post("/callback", sample_event(2), "Content-Encoding: br\r\n"),
+        "POST /callback HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    };
+    for (const std::string& request : requests) {
+        expect_same_answer(send_once(daemon.port(), request), unknown, request.substr(0, 80));
+    }
+
+    // A stranger asking to send a large body is answered at once, and is not told to go on.
+    raw_connection asking(daemon.port());
+    asking.send(
+        "POST /callback HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        "Content-Length: 100000\r\n\r\n");
+    expect_same_answer(asking.read_response(), unknown, "expect 100-continue");
+    EXPECT_TRUE(asking.wait_closed(3s));
+
+    // The same mistakes with the token are refused for what they are, and kept.
+    EXPECT_EQ(send_once(daemon.port(), make_post("/callback/" + token_a, "not json")).status, 400u);
+    stop(daemon);
+    const auto rejects = read_json_lines(daemon.rejects_path());
+    ASSERT_EQ(rejects.size(), 1u) << read_file(daemon.rejects_path());
+    EXPECT_EQ(rejects[0].value("reason", ""), "invalid_json");
+}
+
+TEST_F(Auth, EveryForwardedForLineIsRead) {
+    // A proxy that adds its own X-Forwarded-For line instead of extending the client's must not
+    // let the client's own line choose the address.
+    const std::string auth =
+        "trusted_proxies = [\"127.0.0.1\"]\nallow_networks = [\"198.51.100.0/24\"]\n";
+    auto& daemon = start_daemon(with_auth(auth));
+    const std::string two_lines =
+        "X-Forwarded-For: 198.51.100.7\r\nX-Forwarded-For: 203.0.113.9\r\n";
+    EXPECT_EQ(send_once(daemon.port(), make_post("/callback", sample_event(1), two_lines)).status,
+              403u);
+    EXPECT_TRUE(daemon.wait_for_log("client 203.0.113.9 is not in [auth] allow_networks", 5s));
+}
+
 TEST_F(Auth, LoopbackWithoutSecretsGivesNoWarning) {
     auto& daemon = start_daemon();
     EXPECT_TRUE(daemon.wait_for_log("[rejects] keeping refused bodies", 5s));

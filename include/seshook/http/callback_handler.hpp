@@ -46,6 +46,7 @@ struct http_request_info {
     std::string_view authorization;  // the Authorization header, "" when absent
     std::string_view forwarded_for;  // the X-Forwarded-For header, "" when absent
     std::string_view real_ip;        // the X-Real-IP header, "" when absent
+    bool screened = false;           // screen() already admitted its head: not counted again
 };
 
 /// Counters of what the endpoint answered, readable from any thread.
@@ -54,8 +55,8 @@ struct handler_counters {
     std::atomic<std::uint64_t> events_accepted{0};
     std::atomic<std::uint64_t> requests_rejected{0};
     std::atomic<std::uint64_t> unknown_events{0};
-    std::atomic<std::uint64_t> duplicate_events{0};   // repeats answered 200, not dispatched
-    std::atomic<std::uint64_t> requests_deferred{0};  // answered 503 (spool full) or 500
+    std::atomic<std::uint64_t> duplicate_events{0};       // repeats answered 200, not dispatched
+    std::atomic<std::uint64_t> requests_deferred{0};      // answered 503 (spool full) or 500
     std::atomic<std::uint64_t> requests_forbidden{0};     // 403: client outside allow_networks
     std::atomic<std::uint64_t> requests_rate_limited{0};  // 429
     std::atomic<std::uint64_t> requests_not_found{0};     // 404: unknown path or no valid secret
@@ -84,6 +85,13 @@ public:
     /// nothing of `target` and `body` after it returns.
     void handle(const http_request_info& request, reply_fn reply);
 
+    /// Judges a request by its head alone, before any of its body is read: returns the answer
+    /// for a client outside the allowed networks (403) or over the rate limit (429), and for a
+    /// request that names no callback with a valid secret (the 404 of an unknown path);
+    /// nullopt when the body is to be read. `head.body` is not looked at. A request that passed
+    /// goes to handle() with `screened` set, so that the rate limit counts it once.
+    std::optional<http_answer> screen(const http_request_info& head);
+
     /// The same, for a request that carries none of the headers http_request_info names.
     void handle(boost::beast::http::verb method, std::string_view target, std::string_view body,
                 std::string_view peer, reply_fn reply);
@@ -94,14 +102,16 @@ public:
     /// peer outside the allowed networks or over the rate limit gets 403 or 429 instead, and
     /// nothing is kept; a trusted proxy's request is kept as before, since its client is not
     /// known here.
+    /// `screened`: its head passed screen(), so the peer is not judged again.
     http_answer refuse_unreadable(unsigned status, std::string_view code, std::string_view detail,
                                   std::string_view peer, std::string_view partial_body,
-                                  std::string_view content_encoding = {});
+                                  std::string_view content_encoding = {}, bool screened = false);
 
     const handler_counters& counters() const noexcept { return counters_; }
 
 private:
     std::optional<http_answer> admit(const client_address& client, std::string_view target);
+    http_answer answer_not_found(std::string_view target, const client_address& client);
     bool addresses_callback(const target_parts& target, std::string_view authorization) const;
     std::optional<http_answer> check_accounts(const std::vector<validated_event>& events,
                                               std::string_view client, std::string_view body);
