@@ -25,8 +25,8 @@ constexpr std::int64_t mib = 1024 * kib;
 constexpr std::int64_t gib = 1024 * mib;
 
 // The top-level keys of the file; anything else is a mistake.
-constexpr std::array<std::string_view, 8> top_level_keys{"server",  "tls",   "log",   "schema",
-                                                         "rejects", "spool", "dedup", "sinks"};
+constexpr std::array<std::string_view, 9> top_level_keys{
+    "server", "tls", "log", "schema", "auth", "rejects", "spool", "dedup", "sinks"};
 
 const std::vector<std::string> log_levels{"trace", "debug",    "info", "warn",
                                           "error", "critical", "off"};
@@ -38,6 +38,16 @@ config_error key_error(std::string_view source, std::string_view key, std::strin
     text += ": ";
     text += message;
     return config_error(text);
+}
+
+// Returns `text` with its first letter in lower case: messages here start in lower case, while
+// toml++ and strerror() start theirs with a capital.
+std::string lowercase_first(std::string_view text) {
+    std::string result(text);
+    if (!result.empty() && result[0] >= 'A' && result[0] <= 'Z') {
+        result[0] = static_cast<char>(result[0] - 'A' + 'a');
+    }
+    return result;
 }
 
 bool is_ipv4(const std::string& host) {
@@ -110,6 +120,123 @@ void read_server(const toml::table& table, const std::string& source, server_con
     }
     server.idle_timeout = reader.duration_or("idle_timeout", server.idle_timeout);
     server.shutdown_grace = reader.duration_or("shutdown_grace", server.shutdown_grace);
+
+    // The rate limit; a burst left out lets a client send two seconds' worth at once.
+    server.rate_limit =
+        static_cast<unsigned>(reader.integer_or("rate_limit", server.rate_limit, 0, 1'000'000));
+    server.rate_burst =
+        static_cast<unsigned>(reader.integer_or("rate_burst", server.rate_burst, 1, 10'000'000));
+    if (server.rate_limit > 0 && server.rate_burst == 0) {
+        server.rate_burst = std::max(1u, 2 * server.rate_limit);
+    }
+    reader.finish();
+}
+
+// Returns the name of item `index` of the list `key`, or `key` itself when it was one string.
+std::string item_key(const table_reader& reader, std::string_view key, std::size_t index,
+                     bool single) {
+    std::string name = reader.full_key(key);
+    if (!single) name += "[" + std::to_string(index) + "]";
+    return name;
+}
+
+// The lines of a secrets file that are neither blank nor comments, trimmed, each with its
+// line number.
+std::vector<std::pair<std::size_t, std::string>> read_secret_lines(const std::string& path,
+                                                                   table_reader& reader,
+                                                                   std::string_view key) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw reader.error(key, "cannot read " + path + ": it is a directory");
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        throw reader.error(key, "cannot read " + path + ": " +
+                                    lowercase_first(std::generic_category().message(errno)));
+    }
+    std::vector<std::pair<std::size_t, std::string>> lines;
+    std::size_t number = 0;
+    for (std::string line; std::getline(file, line);) {
+        ++number;
+        const auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos || line[first] == '#') continue;
+        const auto last = line.find_last_not_of(" \t\r");
+        lines.emplace_back(number, line.substr(first, last - first + 1));
+    }
+    if (file.bad()) throw reader.error(key, "cannot read " + path);
+
+    // NOTE: an empty file must not quietly leave the endpoint open to everyone.
+    if (lines.empty()) throw reader.error(key, path + " holds no entry");
+    return lines;
+}
+
+// Reads the secrets of `list_key` (a string or an array) and of `file_key` (a file of one a
+// line) into `secrets`, refusing each one `problem_of` finds fault with.
+// NOTE: no message here quotes a secret, only where it stands.
+template <typename ProblemOf>
+void read_secrets(table_reader& reader, const toml::table& table, std::string_view list_key,
+                  std::string_view file_key, ProblemOf problem_of, secret_set& secrets) {
+    const toml::node* node = table.get(list_key);
+    const bool single = node != nullptr && node->is_string();
+    const auto inline_secrets = reader.strings_or(list_key, {});
+    for (std::size_t i = 0; i < inline_secrets.size(); ++i) {
+        if (const auto problem = problem_of(inline_secrets[i])) {
+            throw key_error(reader.source(), item_key(reader, list_key, i, single), *problem);
+        }
+        secrets.add(inline_secrets[i]);
+    }
+    if (const auto path = reader.optional_string(file_key)) {
+        for (const auto& [number, secret] : read_secret_lines(*path, reader, file_key)) {
+            if (const auto problem = problem_of(secret)) {
+                throw reader.error(file_key,
+                                   *path + ", line " + std::to_string(number) + ": " + *problem);
+            }
+            secrets.add(secret);
+        }
+    }
+}
+
+void read_networks(table_reader& reader, std::string_view key, network_list& networks) {
+    const auto entries = reader.string_list_or(key, {});
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const auto network = parse_network(entries[i]);
+        if (!network) {
+            throw key_error(reader.source(), item_key(reader, key, i, false),
+                            "\"" + entries[i] + "\" " + std::string(to_string(network.error())));
+        }
+        networks.add(*network);
+    }
+}
+
+// An account id is the appId that events carry as `username`: digits only.
+bool is_account_id(std::string_view id) {
+    if (id.empty() || id.size() > 20) return false;
+    return std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+void read_auth(const toml::table& table, const std::string& source, auth_config& auth) {
+    table_reader reader(table, source, "auth");
+
+    // Who holds a secret: tokens, or HTTP Basic users, each inline or from a file.
+    read_secrets(reader, table, "tokens", "token_file", token_problem, auth.tokens);
+    read_secrets(reader, table, "basic_users", "basic_users_file", basic_user_problem,
+                 auth.basic_users);
+
+    // Where clients may connect from, and whose forwarding headers are believed.
+    read_networks(reader, "allow_networks", auth.allow_networks);
+    read_networks(reader, "trusted_proxies", auth.trusted_proxies);
+
+    // Whose events are taken.
+    const auto accounts = reader.string_list_or("accounts", {});
+    for (std::size_t i = 0; i < accounts.size(); ++i) {
+        if (!is_account_id(accounts[i])) {
+            throw key_error(source, item_key(reader, "accounts", i, false),
+                            "expected an account id, the digits events carry as \"username\" "
+                            "(e.g. \"1300000001\"), got \"" +
+                                accounts[i] + "\"");
+        }
+        auth.accounts.insert(accounts[i]);
+    }
     reader.finish();
 }
 
@@ -288,16 +415,6 @@ void read_sinks(const toml::node& node, const std::string& source, config& cfg) 
     }
 }
 
-// Returns `text` with its first letter in lower case: messages here start in lower case, while
-// toml++ and strerror() start theirs with a capital.
-std::string lowercase_first(std::string_view text) {
-    std::string result(text);
-    if (!result.empty() && result[0] >= 'A' && result[0] <= 'Z') {
-        result[0] = static_cast<char>(result[0] - 'A' + 'a');
-    }
-    return result;
-}
-
 toml::table parse_toml(std::string_view text, const std::string& source) {
     try {
         return toml::parse(text, source);
@@ -308,6 +425,25 @@ toml::table parse_toml(std::string_view text, const std::string& source) {
 
         throw config_error(message.str() + lowercase_first(e.description()));
     }
+}
+
+// Adds the tokens of SESHOOK_AUTH_TOKENS, separated by commas or whitespace.
+void add_environment_tokens(std::string_view text, auth_config& auth) {
+    constexpr std::string_view key = "environment: SESHOOK_AUTH_TOKENS: ";
+    constexpr std::string_view separators = ", \t\r\n";
+    std::size_t count = 0;
+    for (auto begin = text.find_first_not_of(separators); begin != std::string_view::npos;
+         begin = text.find_first_not_of(separators, begin)) {
+        const auto end = std::min(text.size(), text.find_first_of(separators, begin));
+        ++count;
+        if (const auto problem = token_problem(text.substr(begin, end - begin))) {
+            throw config_error(std::string(key) + "token " + std::to_string(count) + ": " +
+                               *problem);
+        }
+        auth.tokens.add(text.substr(begin, end - begin));
+        begin = end;
+    }
+    if (count == 0) throw config_error(std::string(key) + "holds no token");
 }
 
 }  // namespace
@@ -383,6 +519,7 @@ config parse_config(std::string_view toml_text, std::string source) {
     }
     if (const auto* tls = reader.optional_table("tls")) read_tls(*tls, source, cfg.tls.emplace());
     if (const auto* log = reader.optional_table("log")) read_log(*log, source, cfg);
+    if (const auto* auth = reader.optional_table("auth")) read_auth(*auth, source, cfg.auth);
     if (const auto* schema = reader.optional_table("schema")) {
         read_schema(*schema, source, cfg.schema);
     }
@@ -440,6 +577,13 @@ config load_config(const std::filesystem::path& path) {
         cfg.server.listen_host = std::move(address.host);
         cfg.server.listen_port = address.port;
         check_listeners(cfg, source, "SESHOOK_LISTEN");
+    }
+
+    // Tokens from the environment add to those of the file, so that a secret store can hand
+    // them over without writing them to disk.
+    if (const char* tokens = std::getenv("SESHOOK_AUTH_TOKENS");
+        tokens != nullptr && *tokens != 0) {
+        add_environment_tokens(tokens, cfg.auth);
     }
     return cfg;
 }

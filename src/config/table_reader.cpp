@@ -193,6 +193,18 @@ std::vector<std::string> table_reader::string_list_or(std::string_view key,
     return list;
 }
 
+std::vector<std::string> table_reader::strings_or(std::string_view key,
+                                                  std::vector<std::string> fallback) {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return fallback;
+    if (const auto* text = node->as_string()) {
+        used_.emplace(key);
+        return {text->get()};
+    }
+    if (!node->is_array()) throw error(key, expected("a string or an array of strings", *node));
+    return string_list_or(key, std::move(fallback));
+}
+
 std::map<std::string, std::string> table_reader::string_map_or(
     std::string_view key, std::map<std::string, std::string> fallback) {
     const toml::table* table = optional_table(key);

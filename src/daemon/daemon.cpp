@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "seshook/auth/network_list.hpp"
 #include "seshook/daemon/intakes.hpp"
 #include "seshook/event/recent_ids.hpp"
 #include "seshook/http/server.hpp"
@@ -92,6 +93,34 @@ std::size_t connections_that_fit(std::size_t wanted) {
     return fit;
 }
 
+// Says who may post, counting secrets without showing them, and warns for each of the bound
+// addresses (plain and TLS) where anyone on the network may.
+void log_auth(const config& cfg, const std::vector<net::ip::address>& bound) {
+    const auth_config& auth = cfg.auth;
+    // NOTE: the bound addresses are checked, not the config's: SESHOOK_LISTEN may have moved
+    // the loopback default to a public address.
+    for (const auto& address : bound) {
+        if (const auto warning = open_endpoint_warning(auth, address.to_string())) {
+            spdlog::warn("[auth] {}", *warning);
+        }
+    }
+    if (!auth.tokens.empty() || !auth.basic_users.empty()) {
+        spdlog::info("[auth] callbacks need a secret: {} tokens, {} basic users",
+                     auth.tokens.size(), auth.basic_users.size());
+    }
+    if (!auth.allow_networks.empty() || !auth.trusted_proxies.empty() || !auth.accounts.empty()) {
+        spdlog::info("[auth] {} allowed networks ({}), {} trusted proxies, {} accounts ({})",
+                     auth.allow_networks.size(),
+                     auth.allow_networks.empty() ? "any client" : "others get 403",
+                     auth.trusted_proxies.size(), auth.accounts.size(),
+                     auth.accounts.empty() ? "any account" : "others get 403");
+    }
+    if (cfg.server.rate_limit > 0) {
+        spdlog::info("[auth] rate limit: {} requests a second per client, bursts of {}",
+                     cfg.server.rate_limit, cfg.server.rate_burst);
+    }
+}
+
 // Returns "127.0.0.1:8080" or "[::1]:8080".
 std::string address_text(const net::ip::tcp::endpoint& endpoint) {
     const auto address = endpoint.address();
@@ -136,6 +165,10 @@ void log_effective_config(const config& cfg, const server_config& settings, cons
                      s.events.empty() ? std::string("all") : fmt::format("{}", s.events.size()),
                      s.queue_capacity);
     }
+    std::vector<net::ip::address> bound;
+    if (cfg.server.listen_plain) bound.push_back(srv.local_endpoint().address());
+    if (tls != nullptr) bound.push_back(srv.tls_endpoint().address());
+    log_auth(cfg, bound);
     spdlog::info("[rejects] keeping refused bodies in {}", cfg.rejects_path.string());
     if (cfg.dedup.enabled) {
         spdlog::info("[dedup] repeats within {} s are answered and not dispatched again",
@@ -169,6 +202,16 @@ std::unique_ptr<event_spool> open_spool(const config& cfg) {
 }
 
 }  // namespace
+
+std::optional<std::string> open_endpoint_warning(const auth_config& auth, std::string_view bound) {
+    if (!auth.tokens.empty() || !auth.basic_users.empty()) return std::nullopt;
+    const auto address = parse_ip_address(bound);
+    if (address && is_loopback(*address)) return std::nullopt;
+    return fmt::format(
+        "the endpoint listens on {} with neither [auth] tokens nor basic_users: it accepts "
+        "callbacks from anyone who can reach it",
+        bound);
+}
 
 void set_up_logging(const std::string& level) {
     auto logger = spdlog::stderr_color_mt("seshook");
@@ -255,7 +298,7 @@ int run_daemon(const config& cfg) {
     net::io_context io(static_cast<int>(threads));
     server_config server_settings = cfg.server;
     server_settings.max_connections = connections_that_fit(cfg.server.max_connections);
-    callback_handler handler(server_settings, cfg.schema, *intake, rejects, retry_after);
+    callback_handler handler(server_settings, cfg.schema, *intake, rejects, retry_after, cfg.auth);
     server srv(io, server_settings, handler, tls);
     try {
         srv.start();

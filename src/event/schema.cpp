@@ -96,6 +96,7 @@ constexpr std::size_t timestamp_field = field_index("timestamp");
 constexpr std::size_t reason_field = field_index("reason");
 constexpr std::size_t bounce_type_field = field_index("bounceType");
 constexpr std::size_t link_field = field_index("link");
+constexpr std::size_t username_field = field_index("username");
 constexpr std::size_t eventid_field = field_index("eventid");
 
 // Headers with this prefix given at send time come back as string fields of the event.
@@ -330,6 +331,7 @@ event_result validate_event(const json& object, std::string_view raw, schema_mod
     event.reason = fields.string_or_empty(reason_field);
     event.bounce_type = bounce_type;
     event.link = link;
+    event.username = fields.string_or_empty(username_field);
     event.timestamp = timestamp;
     event.raw = raw;
     const std::string timestamp_text = timestamp ? std::to_string(*timestamp) : std::string();

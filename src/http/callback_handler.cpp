@@ -3,11 +3,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/beast/core/string.hpp>
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "seshook/auth/target_mask.hpp"
 #include "seshook/event/record.hpp"
 #include "seshook/support/printable.hpp"
 
@@ -23,21 +24,6 @@ constexpr std::size_t max_logged_text = 200;
 constexpr std::string_view health_path = "/healthz";
 constexpr std::string_view ok_body = R"({"ok":true})";
 
-// Returns the path of a request target, without its query; the absolute form
-// ("http://host:8080/callback", which RFC 9112 lets a client send) is reduced to its path.
-std::string_view path_of(std::string_view target) {
-    for (const std::string_view scheme : {"http://", "https://"}) {
-        if (target.size() < scheme.size() ||
-            !boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
-            continue;
-        }
-        const auto slash = target.find('/', scheme.size());
-        target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-        break;
-    }
-    return target.substr(0, target.find('?'));
-}
-
 std::string error_body(std::string_view code, std::string_view detail) {
     // nlohmann escapes the detail, which may quote parts of the payload; the ordered form keeps
     // "error" first for people reading answers by eye.
@@ -45,16 +31,40 @@ std::string error_body(std::string_view code, std::string_view detail) {
         -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
+// Account ids quoted in answers and log lines are cut at this length.
+constexpr std::size_t max_quoted_account = 32;
+
+http_answer not_found() { return http_answer{404, error_body("not_found", "no such path")}; }
+
+// Returns the key of a client's bucket: its address in one spelling, so that a dual-stack
+// listener's "::ffff:192.0.2.1" and a proxy's "192.0.2.1" share it.
+std::string bucket_key(const client_address& client) {
+    return client.address ? to_string(*client.address) : client.text;
+}
+
 }  // namespace
 
 callback_handler::callback_handler(const server_config& server, const schema_config& schema,
                                    event_intake& intake, rejects_store& rejects,
-                                   std::chrono::seconds retry_after)
+                                   std::chrono::seconds retry_after, const auth_config& auth,
+                                   rate_limiter::now_fn now)
     : callback_path_(server.callback_path),
       schema_(schema),
       intake_(intake),
       rejects_(rejects),
-      retry_after_(retry_after) {}
+      retry_after_(retry_after),
+      allow_networks_(auth.allow_networks),
+      trusted_proxies_(auth.trusted_proxies),
+      secrets_(auth.tokens, auth.basic_users),
+      tokens_configured_(!auth.tokens.empty()),
+      accounts_(auth.accounts),
+      forbidden_log_("auth", std::chrono::seconds(1), report_level::warn),
+      limited_log_("auth", std::chrono::seconds(1), report_level::warn) {
+    if (server.rate_limit > 0) {
+        limiter_ = std::make_unique<rate_limiter>(
+            server.rate_limit, std::max(1u, server.rate_burst), 65536, std::move(now));
+    }
+}
 
 void callback_handler::handle(http::verb method, std::string_view target, std::string_view body,
                               std::string_view peer, reply_fn reply) {
@@ -67,27 +77,106 @@ void callback_handler::handle(http::verb method, std::string_view target, std::s
 }
 
 void callback_handler::handle(const http_request_info& request, reply_fn reply) {
-    const std::string_view path = path_of(request.target);
+    const target_parts target = split_target(request.target);
 
-    // The callback endpoint takes POST only.
-    if (path == callback_path_) {
-        if (request.method == http::verb::post) {
-            return accept_callback(request.body, request.peer, std::move(reply));
-        }
-        return reply(http_answer{405, error_body("method_not_allowed", "use POST"), "POST"});
-    }
-
-    // The health endpoint answers as long as the server runs.
-    if (path == health_path) {
+    // The health endpoint answers anyone, so that load balancers need neither secret nor place
+    // in the allowed networks.
+    if (target.path == health_path) {
         if (request.method == http::verb::get || request.method == http::verb::head) {
             return reply(http_answer{200, std::string(ok_body)});
         }
         return reply(http_answer{405, error_body("method_not_allowed", "use GET"), "GET, HEAD"});
     }
 
-    // NOTE: unknown paths are not kept in the rejects file: scanners probe every public
-    // address, and their noise would bury the callbacks an operator needs to find.
-    reply(http_answer{404, error_body("not_found", "no such path")});
+    // Find who is asking, through trusted proxies; refuse those not allowed or sending too fast.
+    const client_address client =
+        resolve_client(request.peer, request.forwarded_for, request.real_ip, trusted_proxies_);
+    if (!request.screened) {
+        if (auto refusal = admit(client, request.target)) return reply(std::move(*refusal));
+    }
+
+    // The callback endpoint, with a valid secret when secrets are configured, takes POST only.
+    if (addresses_callback(target, request.authorization)) {
+        if (request.method == http::verb::post) {
+            return accept_callback(request.body, client.text, std::move(reply));
+        }
+        return reply(http_answer{405, error_body("method_not_allowed", "use POST"), "POST"});
+    }
+
+    reply(answer_not_found(request.target, client));
+}
+
+std::optional<http_answer> callback_handler::screen(const http_request_info& head) {
+    // The health endpoint is open to all.
+    const target_parts target = split_target(head.target);
+    if (target.path == health_path) return std::nullopt;
+
+    // The same checks as handle(), in the same order, up to the body.
+    const client_address client =
+        resolve_client(head.peer, head.forwarded_for, head.real_ip, trusted_proxies_);
+    if (auto refusal = admit(client, head.target)) return refusal;
+    if (addresses_callback(target, head.authorization)) return std::nullopt;
+    return answer_not_found(head.target, client);
+}
+
+http_answer callback_handler::answer_not_found(std::string_view target,
+                                               const client_address& client) {
+    // NOTE: a missing or wrong secret gets the very answer of an unknown path, so that no one
+    // learns from it that the endpoint exists; no challenge (WWW-Authenticate) is sent for the
+    // same reason. Neither is kept in the rejects file: scanners probe every public address,
+    // and their noise would bury the callbacks an operator needs to find.
+    counters_.requests_not_found.fetch_add(1, std::memory_order_relaxed);
+    if (spdlog::should_log(spdlog::level::debug)) {
+        spdlog::debug("[http] 404 for {} from {}",
+                      printable(mask_target(target, callback_path_), max_logged_text),
+                      printable(client.text, max_logged_text));
+    }
+    return not_found();
+}
+
+std::optional<http_answer> callback_handler::admit(const client_address& client,
+                                                   std::string_view target) {
+    // Only the allowed networks may post.
+    // NOTE: not kept in the rejects file, as scanners from everywhere would fill it.
+    if (!allow_networks_.empty() &&
+        !(client.address && allow_networks_.contains(*client.address))) {
+        counters_.requests_forbidden.fetch_add(1, std::memory_order_relaxed);
+        const std::string what =
+            target.empty() ? std::string("an unreadable request")
+                           : printable(mask_target(target, callback_path_), max_logged_text);
+        forbidden_log_.report(
+            fmt::format("client {} is not in [auth] allow_networks, answered 403 ({})",
+                        printable(client.text, max_logged_text), what));
+        return http_answer{403, error_body("forbidden", "client address not allowed")};
+    }
+
+    // Each client may send its burst at once, then the rate; the answer says when to retry.
+    if (!limiter_) return std::nullopt;
+    const auto decision = limiter_->take(bucket_key(client));
+    if (decision.allowed) return std::nullopt;
+    counters_.requests_rate_limited.fetch_add(1, std::memory_order_relaxed);
+    limited_log_.report(fmt::format("client {} is over [server] rate_limit, answered 429",
+                                    printable(client.text, max_logged_text)));
+    http_answer answer{429, error_body("rate_limited", "too many requests, retry later")};
+    answer.retry_after = decision.retry_after;
+    return answer;
+}
+
+bool callback_handler::addresses_callback(const target_parts& target,
+                                          std::string_view authorization) const {
+    // The path: the callback path itself, or, when tokens are configured, one more segment
+    // after it that holds the token.
+    std::optional<std::string_view> token;
+    if (target.path != callback_path_) {
+        if (!tokens_configured_) return false;
+        token = rest_after(target.path, callback_path_);
+        if (!token || token->empty() || token->find('/') != std::string_view::npos) return false;
+    } else if (tokens_configured_) {
+        token = query_value(target.query, "token");
+    }
+
+    // Then the secret, when one is required.
+    return secrets_.passes(token, authorization);
 }
 
 void callback_handler::accept_callback(std::string_view body, std::string_view peer,
@@ -99,6 +188,9 @@ void callback_handler::accept_callback(std::string_view body, std::string_view p
         const schema_rejection& why = parsed.error();
         return reply(reject(400, to_string(why.error), why.detail, peer, body));
     }
+
+    // Take only the events of the listed accounts; one that is not listed refuses the request.
+    if (auto refusal = check_accounts(*parsed, peer, body)) return reply(std::move(*refusal));
 
     // Turn each event into a shared record.
     const auto now = std::chrono::system_clock::now();
@@ -120,6 +212,24 @@ void callback_handler::accept_callback(std::string_view body, std::string_view p
                  [this, events, reply = std::move(reply)](intake_result result) {
                      reply(answer_intake(result, events));
                  });
+}
+
+std::optional<http_answer> callback_handler::check_accounts(
+    const std::vector<validated_event>& events, std::string_view client, std::string_view body) {
+    if (accounts_.empty()) return std::nullopt;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const std::string& account = events[i].username;
+        if (accounts_.contains(account)) continue;
+
+        // NOTE: kept in the rejects file, body and all: the list may be what is wrong (a new
+        // account not added yet), and the operator replays the body once it is fixed.
+        std::string detail = events.size() > 1 ? "element " + std::to_string(i) + ": " : "";
+        detail += account.empty() ? "the event has no 'username', and [auth] accounts requires one"
+                                  : "account '" + printable(account, max_quoted_account) +
+                                        "' is not in [auth] accounts";
+        return reject(403, "account_not_allowed", detail, client, body);
+    }
+    return std::nullopt;
 }
 
 http_answer callback_handler::answer_intake(const intake_result& result, std::size_t events) {
@@ -156,8 +266,17 @@ http_answer callback_handler::answer_intake(const intake_result& result, std::si
 http_answer callback_handler::refuse_unreadable(unsigned status, std::string_view code,
                                                 std::string_view detail, std::string_view peer,
                                                 std::string_view partial_body,
-                                                std::string_view content_encoding) {
-    http_answer answer = reject(status, code, detail, peer, partial_body, content_encoding);
+                                                std::string_view content_encoding, bool screened) {
+    // A peer that may not post, or not now, is told so, and nothing of it is kept.
+    // NOTE: the forwarding headers of a request that could not be read are not to be trusted,
+    // so behind a trusted proxy the client is unknown and the request is kept as before.
+    const client_address client = resolve_client(peer, "", "", trusted_proxies_);
+    const bool behind_proxy = client.address && trusted_proxies_.contains(*client.address);
+    std::optional<http_answer> refusal;
+    if (!behind_proxy && !screened) refusal = admit(client, "");
+    http_answer answer = refusal
+                             ? std::move(*refusal)
+                             : reject(status, code, detail, peer, partial_body, content_encoding);
     answer.close = true;
     return answer;
 }

@@ -10,6 +10,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/range/iterator_range.hpp>
 #include <utility>
 
 #include "http/body_decoding.hpp"
@@ -37,6 +38,27 @@ constexpr auto tls_shutdown_timeout = std::chrono::seconds(2);
 
 bool is_http_error(const beast::error_code& ec) {
     return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+// Describes a request's head (and body, when read) for the handler. Repeated X-Forwarded-For
+// lines are joined: a proxy may add its own line instead of extending the first, and reading
+// only the first would let a client choose the address that seshook believes.
+http_request_info describe(const http::request<http::string_body>& request, std::string_view peer,
+                           std::string& forwarded_for) {
+    forwarded_for.clear();
+    for (const auto& line : boost::make_iterator_range(request.equal_range("X-Forwarded-For"))) {
+        if (!forwarded_for.empty()) forwarded_for += ", ";
+        forwarded_for.append(line.value().data(), line.value().size());
+    }
+    http_request_info info;
+    info.method = request.method();
+    info.target = request.target();
+    info.body = request.body();
+    info.peer = peer;
+    info.authorization = request[http::field::authorization];
+    info.forwarded_for = forwarded_for;
+    info.real_ip = request["X-Real-IP"];
+    return info;
 }
 
 }  // namespace
@@ -189,9 +211,13 @@ void session::do_read_header() {
     // Fresh parser for every request, with the configured limits; chunk extensions are refused.
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(config_.max_header_bytes));
-    parser_->body_limit(config_.max_body_bytes);
+    // NOTE: the body limit is set once the head is judged (see on_read_header): Beast checks a
+    // Content-Length against it while the head is still being parsed, which would answer a
+    // stranger 413 before its secret was looked at, and leave the fields after it unread.
+    parser_->body_limit(boost::none);
     parser_->on_chunk_header(chunk_guard_);
     head_scanner_.reset();
+    head_screened_ = false;
 
     // The head must be whole within the header timeout, the request within the request timeout,
     // both from its start, so a trickling client is cut off. A new connection's first request
@@ -246,6 +272,26 @@ void session::on_read_header(beast::error_code ec, std::size_t head_bytes) {
     }
     head_fields_ = field_count(request);
 
+    // A client that may not post, or that names no callback with a valid secret, is answered
+    // by its head alone: none of its body is read or kept. A body left unread cannot be
+    // skipped safely, so then the connection closes; a request without one may be followed.
+    if (auto refusal = screen_head()) {
+        phase_ = phase::answering;
+        ++served_requests_;
+        answering_head_ = request.method() == http::verb::head;
+        if (!parser_->is_done() || !request.keep_alive()) refusal->close = true;
+        return do_write(std::move(*refusal));
+    }
+
+    // An announced body over the limit is refused before any of it is read; a chunked one is
+    // held to the same limit as it arrives.
+    if (const auto length = parser_->content_length(); length && *length > config_.max_body_bytes) {
+        return refuse_request(
+            413, "body_too_large",
+            "body exceeds max_body_bytes (" + std::to_string(config_.max_body_bytes) + ")", "");
+    }
+    parser_->body_limit(config_.max_body_bytes);
+
     // The body has what is left of the request's deadline.
     stream_.expires_at(request_started_ + config_.request_timeout);
 
@@ -290,21 +336,14 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
     // kept as it came.
     const std::string encoding = content_encoding_of(request);
     if (auto failure = decode_body(encoding, request.body(), config_.max_body_bytes)) {
-        return do_write(handler_.refuse_unreadable(http_status(failure->error),
-                                                   to_string(failure->error), failure->detail,
-                                                   peer_, request.body(), encoding));
+        return refuse_request(http_status(failure->error), to_string(failure->error),
+                              failure->detail, request.body(), encoding);
     }
 
     // The answer may come later, from the spool's thread once the events are committed; it is
     // written on this connection's strand.
-    http_request_info info;
-    info.method = request.method();
-    info.target = request.target();
-    info.body = request.body();
-    info.peer = peer_;
-    info.authorization = request[http::field::authorization];
-    info.forwarded_for = request["X-Forwarded-For"];
-    info.real_ip = request["X-Real-IP"];
+    http_request_info info = describe(request, peer_, forwarded_for_);
+    info.screened = head_screened_;
     handler_.handle(info, [self = shared_from_this(), keep_alive](http_answer answer) {
         // HTTP/1.0 without keep-alive and `Connection: close` end the connection
         // after it.
@@ -341,22 +380,20 @@ void session::on_read_failed(beast::error_code ec) {
     // after a framing error the next request's start cannot be found reliably.
     phase_ = phase::answering;
     if (ec == http::error::body_limit) {
-        return do_write(handler_.refuse_unreadable(
+        return refuse_request(
             413, "body_too_large",
-            "body exceeds max_body_bytes (" + std::to_string(config_.max_body_bytes) + ")", peer_,
-            parser_->get().body()));
+            "body exceeds max_body_bytes (" + std::to_string(config_.max_body_bytes) + ")",
+            parser_->get().body());
     }
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-        return do_write(
-            handler_.refuse_unreadable(431, "header_too_large",
-                                       "request head or chunk trailer exceeds max_header_bytes (" +
-                                           std::to_string(config_.max_header_bytes) + ")",
-                                       peer_, ""));
+        return refuse_request(431, "header_too_large",
+                              "request head or chunk trailer exceeds max_header_bytes (" +
+                                  std::to_string(config_.max_header_bytes) + ")",
+                              "");
     }
     if (is_http_error(ec)) {
-        return do_write(handler_.refuse_unreadable(400, "malformed_request",
-                                                   "malformed HTTP request: " + ec.message(), peer_,
-                                                   parser_->get().body()));
+        return refuse_request(400, "malformed_request", "malformed HTTP request: " + ec.message(),
+                              parser_->get().body());
     }
 
     // Anything else is a network failure of this one connection.
@@ -367,9 +404,31 @@ void session::on_read_failed(beast::error_code ec) {
 void session::do_refuse(const request_refusal& refusal) {
     // What was read of the body is kept with the refusal; the connection closes after it, as
     // where the next request starts cannot be trusted.
+    refuse_request(refusal.status, refusal.code, refusal.detail, parser_->get().body());
+}
+
+std::optional<http_answer> session::screen_head() {
+    auto refusal = handler_.screen(describe(parser_->get(), peer_, forwarded_for_));
+    head_screened_ = !refusal;
+    return refusal;
+}
+
+void session::refuse_request(unsigned status, std::string_view code, std::string_view detail,
+                             std::string_view body, std::string_view content_encoding) {
     phase_ = phase::answering;
-    do_write(handler_.refuse_unreadable(refusal.status, refusal.code, refusal.detail, peer_,
-                                        parser_->get().body()));
+
+    // A request whose head was read but not yet judged is judged first: a stranger's broken
+    // request gets the answer any of its requests would get, and nothing of it is kept.
+    if (!head_screened_ && parser_ && parser_->is_header_done()) {
+        if (auto refusal = screen_head()) {
+            refusal->close = true;
+            return do_write(std::move(*refusal));
+        }
+    }
+
+    // Otherwise it is kept in the rejects file with the reason, and the connection closes.
+    do_write(handler_.refuse_unreadable(status, code, detail, peer_, body, content_encoding,
+                                        head_screened_));
 }
 
 void session::do_write(http_answer answer) {

@@ -83,6 +83,9 @@ private:
     void on_read_body(boost::beast::error_code ec, std::size_t bytes);
     void on_read_failed(boost::beast::error_code ec);
     void do_refuse(const request_refusal& refusal);
+    std::optional<http_answer> screen_head();
+    void refuse_request(unsigned status, std::string_view code, std::string_view detail,
+                        std::string_view body, std::string_view content_encoding = {});
     void do_write(http_answer answer);
     void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
     void do_close();
@@ -105,6 +108,8 @@ private:
     std::string peer_;
     phase phase_ = phase::waiting;
     std::optional<http_answer> refusal_;
+    std::string forwarded_for_;   // every X-Forwarded-For line of the request, joined
+    bool head_screened_ = false;  // the handler admitted this request's head
     bool shutting_down_ = false;
     bool answering_head_ = false;
     bool tls_established_ = false;  // the handshake completed, so a TLS shutdown is due

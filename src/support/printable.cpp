@@ -50,8 +50,9 @@ std::string printable(std::string_view text, std::size_t max_length) {
 
 std::string masked_path(std::string_view path) {
     // Keep the first segment ("/callback"), hide what follows it.
+    // NOTE: a path that ends at its second slash ("/hooks/") hides nothing.
     const std::size_t second_slash = path.find('/', 1);
-    if (second_slash != std::string_view::npos) {
+    if (second_slash != std::string_view::npos && second_slash + 1 < path.size()) {
         return std::string(path.substr(0, second_slash)) + "/***";
     }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <string>
 #include <system_error>
 
@@ -21,6 +22,7 @@ using testing::temp_dir;
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr const char* source_name = "test.toml";
@@ -487,6 +489,159 @@ TEST(ConfigErrors, BadQueueCapacity) {
 // One sink, without which a config file does not load.
 constexpr std::string_view log_sink_toml = "[[sinks]]\ntype = \"log\"\nname = \"log\"\n";
 
+// ---------------------------------------------------------------------------------------------
+// [auth] and the rate limit.
+
+constexpr std::string_view token_a = "k3J9-xQ2_vL8.tR5~wZ1";
+constexpr std::string_view token_b = "Zm9vYmFyYmF6cXV4cXV1eA";
+
+TEST(AuthConfig, NothingConfiguredLetsEveryoneIn) {
+    const config cfg = parse("");
+    EXPECT_TRUE(cfg.auth.tokens.empty());
+    EXPECT_TRUE(cfg.auth.basic_users.empty());
+    EXPECT_TRUE(cfg.auth.allow_networks.empty());
+    EXPECT_TRUE(cfg.auth.trusted_proxies.empty());
+    EXPECT_TRUE(cfg.auth.accounts.empty());
+    EXPECT_EQ(cfg.server.rate_limit, 0u);
+}
+
+TEST(AuthConfig, ReadsEveryKey) {
+    const config cfg = parse(R"(
+        [auth]
+        tokens = ["k3J9-xQ2_vL8.tR5~wZ1", "Zm9vYmFyYmF6cXV4cXV1eA"]
+        basic_users = ["tencent:0123456789abcdef"]
+        allow_networks = ["192.0.2.0/24", "2001:db8::/32", "198.51.100.7"]
+        trusted_proxies = ["10.0.0.1"]
+        accounts = ["1300000001", "251200670"]
+    )");
+    EXPECT_EQ(cfg.auth.tokens.size(), 2u);
+    EXPECT_TRUE(cfg.auth.tokens.contains(token_a));
+    EXPECT_TRUE(cfg.auth.tokens.contains(token_b));
+    EXPECT_TRUE(cfg.auth.basic_users.contains("tencent:0123456789abcdef"));
+    EXPECT_EQ(cfg.auth.allow_networks.size(), 3u);
+    EXPECT_TRUE(cfg.auth.allow_networks.contains(*parse_ip_address("198.51.100.7")));
+    EXPECT_FALSE(cfg.auth.allow_networks.contains(*parse_ip_address("198.51.100.8")));
+    EXPECT_TRUE(cfg.auth.trusted_proxies.contains(*parse_ip_address("10.0.0.1")));
+    EXPECT_EQ(cfg.auth.accounts, (std::set<std::string, std::less<>>{"1300000001", "251200670"}));
+}
+
+TEST(AuthConfig, OneTokenMayBeAString) {
+    const config cfg = parse("[auth]\ntokens = \"k3J9-xQ2_vL8.tR5~wZ1\"\n");
+    EXPECT_EQ(cfg.auth.tokens.size(), 1u);
+    EXPECT_TRUE(cfg.auth.tokens.contains(token_a));
+}
+
+TEST(AuthConfig, ReadsTokenAndUserFilesSkippingBlanksAndComments) {
+    const temp_dir dir;
+    const auto tokens = write_file(dir, "tokens",
+                                   "# rotated 2025-03-14\n\n  k3J9-xQ2_vL8.tR5~wZ1  \r\n"
+                                   "\t# old one, drop after the switch\nZm9vYmFyYmF6cXV4cXV1eA");
+    const auto users = write_file(dir, "users", "tencent:0123456789abcdef\n\n");
+    const config cfg =
+        parse("[auth]\ntokens = [\"zzzzzzzzzzzzzzzzzzzz\"]\ntoken_file = \"" + tokens.string() +
+              "\"\nbasic_users_file = \"" + users.string() + "\"\n");
+    EXPECT_EQ(cfg.auth.tokens.size(), 3u);
+    EXPECT_TRUE(cfg.auth.tokens.contains(token_a));
+    EXPECT_TRUE(cfg.auth.tokens.contains(token_b));
+    EXPECT_TRUE(cfg.auth.tokens.contains("zzzzzzzzzzzzzzzzzzzz"));
+    EXPECT_EQ(cfg.auth.basic_users.size(), 1u);
+    EXPECT_TRUE(cfg.auth.basic_users.contains("tencent:0123456789abcdef"));
+}
+
+TEST(AuthConfig, BurstDefaultsToTwiceTheRate) {
+    EXPECT_EQ(parse("[server]\nrate_limit = 5\n").server.rate_burst, 10u);
+    EXPECT_EQ(parse("[server]\nrate_limit = 5\nrate_burst = 3\n").server.rate_burst, 3u);
+    EXPECT_EQ(parse("[server]\nrate_limit = 1\n").server.rate_burst, 2u);
+    EXPECT_EQ(parse("[server]\nrate_limit = 0\n").server.rate_limit, 0u);
+}
+
+TEST(AuthConfigErrors, BadTokensAreNamedButNeverShown) {
+    const std::string short_token = "tooShort-123";
+    const std::string slash_token = "abcdefghij/klmnopq";
+    const std::string first =
+        error_of("[auth]\ntokens = [\"" + std::string(token_a) + "\", \"" + short_token + "\"]\n");
+    EXPECT_THAT(first, StartsWith("test.toml: auth.tokens[1]: must be at least 16 characters"));
+    EXPECT_THAT(first, Not(HasSubstr(short_token)));
+
+    const std::string second = error_of("[auth]\ntokens = \"" + slash_token + "\"\n");
+    EXPECT_THAT(second, StartsWith("test.toml: auth.tokens: may hold only letters, digits"));
+    EXPECT_THAT(second, Not(HasSubstr("abcdefghij")));
+
+    EXPECT_THAT(error_of("[auth]\ntokens = 12\n"),
+                HasSubstr("auth.tokens: expected a string or an array of strings, got an integer"));
+    EXPECT_THAT(error_of("[auth]\ntokens = [12]\n"),
+                HasSubstr("auth.tokens[0]: expected a string, got an integer"));
+}
+
+TEST(AuthConfigErrors, BadTokenFileIsNamed) {
+    const temp_dir dir;
+    const auto missing = dir / "missing";
+    EXPECT_THAT(error_of("[auth]\ntoken_file = \"" + missing.string() + "\"\n"),
+                StartsWith("test.toml: auth.token_file: cannot read " + missing.string() +
+                           ": no such file or directory"));
+    EXPECT_THAT(
+        error_of("[auth]\ntoken_file = \"" + dir.path().string() + "\"\n"),
+        HasSubstr("auth.token_file: cannot read " + dir.path().string() + ": it is a directory"));
+
+    // NOTE: an empty file must not leave the endpoint open by mistake.
+    const auto empty = write_file(dir, "empty", "# nothing yet\n\n");
+    EXPECT_THAT(error_of("[auth]\ntoken_file = \"" + empty.string() + "\"\n"),
+                HasSubstr("auth.token_file: " + empty.string() + " holds no entry"));
+
+    const auto bad = write_file(dir, "bad", std::string(token_a) + "\nhunter2-hunter2\n");
+    const std::string message = error_of("[auth]\ntoken_file = \"" + bad.string() + "\"\n");
+    EXPECT_THAT(message, HasSubstr("auth.token_file: " + bad.string() +
+                                   ", line 2: must be at least 16 characters"));
+    EXPECT_THAT(message, Not(HasSubstr("hunter2")));
+}
+
+TEST(AuthConfigErrors, BadBasicUsersAreNamedButNeverShown) {
+    const std::string message =
+        error_of("[auth]\nbasic_users = [\"tencent:0123456789abcdef\", \"ops:hunter2\"]\n");
+    EXPECT_THAT(message, StartsWith("test.toml: auth.basic_users[1]: has a password shorter"));
+    EXPECT_THAT(message, Not(HasSubstr("hunter2")));
+    EXPECT_THAT(message, Not(HasSubstr("ops")));
+    EXPECT_THAT(error_of("[auth]\nbasic_users = [\"no-colon-in-here-at-all\"]\n"),
+                HasSubstr("auth.basic_users[0]: must be written \"user:password\""));
+
+    const temp_dir dir;
+    const auto users = write_file(dir, "users", "\nops:hunter2\n");
+    const std::string from_file =
+        error_of("[auth]\nbasic_users_file = \"" + users.string() + "\"\n");
+    EXPECT_THAT(from_file, HasSubstr("auth.basic_users_file: " + users.string() + ", line 2:"));
+    EXPECT_THAT(from_file, Not(HasSubstr("hunter2")));
+}
+
+TEST(AuthConfigErrors, MalformedNetworkNamesKeyAndEntry) {
+    EXPECT_THAT(error_of("[auth]\nallow_networks = [\"192.0.2.0/24\", \"192.0.2.0/33\"]\n"),
+                StartsWith("test.toml: auth.allow_networks[1]: \"192.0.2.0/33\" has a prefix "
+                           "length that is not 0 to 32"));
+    EXPECT_THAT(error_of("[auth]\ntrusted_proxies = [\"proxy.example.net\"]\n"),
+                StartsWith("test.toml: auth.trusted_proxies[0]: \"proxy.example.net\" is not an "
+                           "IPv4 or IPv6 address"));
+    EXPECT_THAT(error_of("[auth]\nallow_networks = [\"10.1.2.3/8\"]\n"),
+                HasSubstr("auth.allow_networks[0]: \"10.1.2.3/8\" has bits set past its prefix"));
+    EXPECT_THAT(error_of("[auth]\nallow_networks = \"10.0.0.0/8\"\n"),
+                HasSubstr("auth.allow_networks: expected an array of strings, got a string"));
+}
+
+TEST(AuthConfigErrors, AccountsAreDigits) {
+    EXPECT_THAT(error_of("[auth]\naccounts = [\"1300000001\", \"acme\"]\n"),
+                StartsWith("test.toml: auth.accounts[1]: expected an account id"));
+    EXPECT_THAT(error_of("[auth]\naccounts = [\"\"]\n"), HasSubstr("auth.accounts[0]:"));
+    EXPECT_THAT(error_of("[auth]\naccounts = [1300000001]\n"),
+                HasSubstr("auth.accounts[0]: expected a string, got an integer"));
+}
+
+TEST(AuthConfigErrors, UnknownKeyAndBadRateLimit) {
+    EXPECT_THAT(error_of("[auth]\ntoken = \"k3J9-xQ2_vL8.tR5~wZ1\"\n"),
+                HasSubstr("auth.token: unknown key"));
+    EXPECT_THAT(error_of("[server]\nrate_limit = -1\n"),
+                HasSubstr("server.rate_limit: must be between 0 and 1000000"));
+    EXPECT_THAT(error_of("[server]\nrate_burst = 0\n"),
+                HasSubstr("server.rate_burst: must be between 1 and 10000000"));
+}
+
 TEST(LoadConfig, FileWithoutSinksIsRefused) {
     const env_guard no_listen("SESHOOK_LISTEN", std::nullopt);
     const temp_dir dir;
@@ -562,6 +717,44 @@ TEST(LoadConfig, BadEnvironmentListenAddressIsNamed) {
         FAIL() << "no config_error";
     } catch (const config_error& e) {
         EXPECT_THAT(e.what(), HasSubstr("SESHOOK_LISTEN: expected an IP address and port"));
+    }
+}
+
+TEST(LoadConfig, EnvironmentAddsTokens) {
+    const temp_dir dir;
+    const auto file = write_file(
+        dir, "seshook.toml",
+        "[auth]\ntokens = \"" + std::string(token_a) + "\"\n" + std::string(log_sink_toml));
+    {
+        const env_guard tokens("SESHOOK_AUTH_TOKENS",
+                               " Zm9vYmFyYmF6cXV4cXV1eA,zzzzzzzzzzzzzzzzzzzz\n");
+        const config cfg = load_config(file);
+        EXPECT_EQ(cfg.auth.tokens.size(), 3u);
+        EXPECT_TRUE(cfg.auth.tokens.contains(token_a));
+        EXPECT_TRUE(cfg.auth.tokens.contains(token_b));
+        EXPECT_TRUE(cfg.auth.tokens.contains("zzzzzzzzzzzzzzzzzzzz"));
+    }
+    {
+        const env_guard tokens("SESHOOK_AUTH_TOKENS", "");
+        EXPECT_EQ(load_config(file).auth.tokens.size(), 1u);
+    }
+}
+
+TEST(LoadConfig, BadEnvironmentTokenIsNamedButNeverShown) {
+    const temp_dir dir;
+    const auto file = write_file(dir, "seshook.toml", std::string(log_sink_toml));
+    for (const auto& [value, expected] :
+         {std::pair{std::string(token_a) + " hunter2-hunter2",
+                    "environment: SESHOOK_AUTH_TOKENS: token 2: must be at least 16 characters"},
+          std::pair{std::string(" , \t"), "environment: SESHOOK_AUTH_TOKENS: holds no token"}}) {
+        const env_guard tokens("SESHOOK_AUTH_TOKENS", value);
+        try {
+            load_config(file);
+            ADD_FAILURE() << "no config_error for " << value;
+        } catch (const config_error& e) {
+            EXPECT_THAT(e.what(), StartsWith(expected));
+            EXPECT_THAT(e.what(), Not(HasSubstr("hunter2")));
+        }
     }
 }
 

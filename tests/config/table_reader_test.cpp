@@ -93,6 +93,19 @@ TEST(TableReader, RangeIsSaidInTheMessage) {
               "f.toml: sinks[2].n: must be at least 0, got -1");
 }
 
+TEST(TableReader, StringsTakeOneOrMany) {
+    const toml::table table = toml::parse("one = \"a\"\nmany = [\"a\", \"b\"]\n");
+    table_reader reader(table, "f.toml", "");
+    EXPECT_EQ(reader.strings_or("one", {}), (std::vector<std::string>{"a"}));
+    EXPECT_EQ(reader.strings_or("many", {}), (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(reader.strings_or("absent", {"x"}), (std::vector<std::string>{"x"}));
+    EXPECT_NO_THROW(reader.finish());
+    EXPECT_EQ(error_of("t = 1\n", [](table_reader& r) { r.strings_or("t", {}); }),
+              "f.toml: sinks[2].t: expected a string or an array of strings, got an integer");
+    EXPECT_EQ(error_of("t = [\"a\", 2]\n", [](table_reader& r) { r.strings_or("t", {}); }),
+              "f.toml: sinks[2].t[1]: expected a string, got an integer");
+}
+
 TEST(TableReader, RequiredStringMissing) {
     EXPECT_EQ(error_of("", [](table_reader& r) { r.required_string("path"); }),
               "f.toml: sinks[2].path: is required");

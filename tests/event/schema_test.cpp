@@ -168,6 +168,7 @@ TEST(Schema, FillsEventFromSpecExample) {
     EXPECT_EQ(event.reason, "551 5.1.1 recipient is not exist");
     EXPECT_EQ(event.bounce_type, "hard_bounce");
     EXPECT_EQ(event.link, "");
+    EXPECT_EQ(event.username, "251200670");
     EXPECT_EQ(event.timestamp, 1654064683);
 }
 
@@ -182,6 +183,7 @@ TEST(Schema, AcceptsOnlyEventAndEmail) {
     EXPECT_EQ(event.type, event_type::open);
     EXPECT_FALSE(event.timestamp.has_value());
     EXPECT_EQ(event.bulk_id, "");
+    EXPECT_EQ(event.username, "");
     EXPECT_EQ(event.id, make_event_id({"", "a@example.com", "open", "", ""}));
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "seshook/daemon/intakes.hpp"
+#include "support/log_capture.hpp"
 #include "support/recording_sink.hpp"
 #include "support/temp_dir.hpp"
 
@@ -41,17 +43,19 @@ std::vector<std::unique_ptr<sink>> one_recording_sink(recording_sink*& out) {
 }
 
 // A handler wired to the memory intake of a real dispatcher with a recording sink, a real
-// rejects file and, unless dedup is off, the window of recent ids.
+// rejects file and, unless dedup is off, the window of recent ids; `auth` and the rate
+// limiter's clock `now` are handed to it.
 struct harness {
     explicit harness(server_config server_settings = {}, schema_config schema_settings = {},
-                     bool dedup = true)
+                     bool dedup = true, const auth_config& auth = {},
+                     rate_limiter::now_fn now = &rate_limiter::clock::now)
         : server(std::move(server_settings)),
           schema(schema_settings),
           rejects(dir / "rejects.jsonl"),
           sinks(one_recording_sink(recorder), nullptr),
           recent(std::chrono::hours(24)),
           intake(sinks, dedup ? &recent : nullptr),
-          handler(server, schema, intake, rejects) {
+          handler(server, schema, intake, rejects, 5s, auth, std::move(now)) {
         rejects.start();
         sinks.start();
     }
@@ -72,6 +76,14 @@ struct harness {
 
     http_answer post(std::string_view body, std::string_view target = "/callback") {
         return call(http::verb::post, target, body);
+    }
+
+    // The same, for a request with all its headers.
+    http_answer call(const http_request_info& request) {
+        std::optional<http_answer> answer;
+        handler.handle(request, [&](http_answer a) { answer = std::move(a); });
+        if (!answer) throw std::logic_error("the handler did not answer at once");
+        return *answer;
     }
 
     // Returns the lines of the rejects file, once everything queued was written.
@@ -326,6 +338,372 @@ TEST(CallbackHandler, FailingSpoolIs500SoTheSenderRetries) {
     EXPECT_EQ(parsed(*answer).value("error", ""), "spool_failed");
     EXPECT_EQ(answer->retry_after.count(), 0);
     rejects.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who may post: secrets, networks, proxies, accounts and the rate limit.
+
+constexpr std::string_view token_a = "k3J9-xQ2_vL8.tR5~wZ1";
+constexpr std::string_view token_b = "Zm9vYmFyYmF6cXV4cXV1eA";
+// base64 of "tencent:0123456789abcdef", and of the same with a wrong last character.
+constexpr std::string_view good_basic = "Basic dGVuY2VudDowMTIzNDU2Nzg5YWJjZGVm";
+constexpr std::string_view bad_basic = "Basic dGVuY2VudDowMTIzNDU2Nzg5YWJjZGVn";
+
+auth_config with_tokens(std::initializer_list<std::string_view> tokens) {
+    auth_config auth;
+    for (const auto token : tokens) auth.tokens.add(token);
+    return auth;
+}
+
+network_list networks(std::initializer_list<const char*> texts) {
+    network_list list;
+    for (const char* text : texts) list.add(parse_network(text).value());
+    return list;
+}
+
+// A request that owns its texts, which http_request_info only views.
+struct test_request {
+    http::verb method = http::verb::post;
+    std::string target;
+    std::string body;
+    std::string peer;
+    std::string authorization;
+    std::string forwarded_for;
+    std::string real_ip;
+
+    // NOTE: the views live as long as this object; a temporary one lasts for the call.
+    operator http_request_info() const {
+        return http_request_info{method, target, body, peer, authorization, forwarded_for, real_ip};
+    }
+};
+
+test_request request_to(std::string target, std::string body = "",
+                        std::string from = std::string(peer)) {
+    test_request request;
+    request.target = std::move(target);
+    request.body = std::move(body);
+    request.peer = std::move(from);
+    return request;
+}
+
+// Expects `answer` to be the very answer of an unknown path.
+void expect_like_unknown_path(const http_answer& answer, const std::string& why) {
+    const http_answer unknown{404, R"({"error":"not_found","detail":"no such path"})"};
+    EXPECT_EQ(answer.status, unknown.status) << why;
+    EXPECT_EQ(answer.body, unknown.body) << why;
+    EXPECT_EQ(answer.allow, unknown.allow) << why;
+    EXPECT_EQ(answer.retry_after, unknown.retry_after) << why;
+    EXPECT_EQ(answer.close, unknown.close) << why;
+}
+
+// A clock for the rate limiter that moves only when the test moves it.
+struct manual_clock {
+    rate_limiter::clock::time_point now{std::chrono::hours(1)};
+    rate_limiter::now_fn fn() {
+        return [this] { return now; };
+    }
+};
+
+TEST(CallbackHandlerAuth, TokenInPathOrQueryReachesTheSink) {
+    harness h({}, {}, true, with_tokens({token_a}));
+    const std::string path_target = "/callback/" + std::string(token_a);
+    const std::string query_target = "/callback?a=1&token=" + std::string(token_a) + "&b=2";
+    EXPECT_EQ(h.post(delivered("a@example.com"), path_target).status, 200u);
+    EXPECT_EQ(h.post(delivered("b@example.com"), query_target).status, 200u);
+    EXPECT_EQ(h.post(delivered("c@example.com"), "http://h:8080" + path_target).status, 200u);
+    ASSERT_TRUE(h.recorder->wait_for_count(3, 5s));
+    EXPECT_EQ(h.recorder->records()[0].event.email, "a@example.com");
+    EXPECT_EQ(h.recorder->records()[1].event.email, "b@example.com");
+}
+
+TEST(CallbackHandlerAuth, MissingOrWrongTokenIsTheSame404AsAnUnknownPath) {
+    harness h({}, {}, true, with_tokens({token_a}));
+    const std::string t(token_a);
+    for (const std::string& target : std::vector<std::string>{
+             "/callback", "/callback/", "/callback/wrong-but-long-enough-token",
+             "/callback/" + t + "/more", "/callback/" + t.substr(0, t.size() - 1),
+             "/callback/" + t + "x", "/callback?token=" + t.substr(1),
+             "/callback?token=", "/callback?Token=" + t, "/callback?tok=" + t, "/callbacks/" + t,
+             "/" + t, "/callback/x?token=" + t + "&y", "/callback?token=wrong&token=" + t}) {
+        expect_like_unknown_path(h.post(delivered("a@example.com"), target), target);
+    }
+
+    // Basic credentials are no help when only tokens are configured.
+    auto request = request_to("/callback", delivered("a@example.com"));
+    request.authorization = good_basic;
+    expect_like_unknown_path(h.call(request), "basic without basic users");
+
+    EXPECT_EQ(h.recorder->count(), 0u);
+    EXPECT_EQ(h.handler.counters().requests_not_found.load(), 15u);
+    EXPECT_TRUE(h.rejected().empty());
+}
+
+TEST(CallbackHandlerAuth, CallbackPathEndingInASlashTakesTheTokenAfterIt) {
+    server_config server;
+    server.callback_path = "/hooks/";
+    harness h(server, {}, true, with_tokens({token_a}));
+    EXPECT_EQ(h.post(delivered("a@example.com"), "/hooks/" + std::string(token_a)).status, 200u);
+    EXPECT_EQ(h.post(delivered("b@example.com"), "/hooks/?token=" + std::string(token_a)).status,
+              200u);
+    expect_like_unknown_path(h.post(delivered("c@example.com"), "/hooks//" + std::string(token_a)),
+                             "two slashes");
+    expect_like_unknown_path(h.post(delivered("c@example.com"), "/hooks/"), "no token");
+}
+
+TEST(CallbackHandlerAuth, EveryConfiguredTokenIsValidForRotation) {
+    harness h({}, {}, true, with_tokens({token_a, token_b}));
+    EXPECT_EQ(h.post(delivered("a@example.com"), "/callback/" + std::string(token_a)).status, 200u);
+    EXPECT_EQ(h.post(delivered("b@example.com"), "/callback?token=" + std::string(token_b)).status,
+              200u);
+    ASSERT_TRUE(h.recorder->wait_for_count(2, 5s));
+}
+
+TEST(CallbackHandlerAuth, BasicCredentialsAreAnAlternative) {
+    auth_config auth = with_tokens({token_a});
+    auth.basic_users.add("tencent:0123456789abcdef");
+    harness h({}, {}, true, auth);
+
+    const std::string body = delivered("a@example.com");
+    auto request = request_to("/callback", body);
+    request.authorization = good_basic;
+    EXPECT_EQ(h.call(request).status, 200u);
+
+    request.authorization = bad_basic;
+    expect_like_unknown_path(h.call(request), "wrong password");
+    request.authorization = "Bearer " + std::string(token_a);
+    expect_like_unknown_path(h.call(request), "another scheme");
+
+    // Either method passes: a good token with wrong credentials too.
+    const std::string with_token = "/callback?token=" + std::string(token_a);
+    auto both = request_to(with_token, delivered("b@example.com"));
+    both.authorization = bad_basic;
+    EXPECT_EQ(h.call(both).status, 200u);
+    ASSERT_TRUE(h.recorder->wait_for_count(2, 5s));
+}
+
+TEST(CallbackHandlerAuth, OnlyBasicUsersKeepsThePlainPath) {
+    auth_config auth;
+    auth.basic_users.add("tencent:0123456789abcdef");
+    harness h({}, {}, true, auth);
+    auto request = request_to("/callback", delivered("a@example.com"));
+    expect_like_unknown_path(h.call(request), "no credentials");
+    request.authorization = good_basic;
+    EXPECT_EQ(h.call(request).status, 200u);
+
+    // Without tokens there is no token segment: the path is unknown, credentials or not.
+    auto segment = request_to("/callback/" + std::string(token_a), delivered("b@example.com"));
+    segment.authorization = good_basic;
+    expect_like_unknown_path(h.call(segment), "segment without tokens");
+}
+
+TEST(CallbackHandlerAuth, WrongMethodIs405OnlyWithTheSecret) {
+    harness h({}, {}, true, with_tokens({token_a}));
+    const auto with_token = h.call(http::verb::get, "/callback/" + std::string(token_a), "", peer);
+    EXPECT_EQ(with_token.status, 405u);
+    EXPECT_EQ(with_token.allow, "POST");
+    expect_like_unknown_path(h.call(http::verb::get, "/callback", "", peer), "GET, no token");
+}
+
+TEST(CallbackHandlerAuth, HealthzStaysOpenToAll) {
+    auth_config auth = with_tokens({token_a});
+    auth.allow_networks = networks({"192.0.2.0/24"});
+    server_config server;
+    server.rate_limit = 1;
+    server.rate_burst = 1;
+    manual_clock clock;
+    harness h(server, {}, true, auth, clock.fn());
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(h.call(http::verb::get, "/healthz", "", "198.51.100.1").status, 200u) << i;
+    }
+}
+
+TEST(CallbackHandlerAuth, ClientOutsideTheAllowedNetworksIs403AndNotKept) {
+    auth_config auth = with_tokens({token_a});
+    auth.allow_networks = networks({"192.0.2.0/24", "2001:db8::/32"});
+    harness h({}, {}, true, auth);
+    const std::string target = "/callback/" + std::string(token_a);
+
+    testing::log_capture log;
+    const auto answer = h.call(request_to(target, delivered("a@example.com"), "198.51.100.1"));
+    EXPECT_EQ(answer.status, 403u);
+    EXPECT_EQ(answer.body, R"({"error":"forbidden","detail":"client address not allowed"})");
+    // Unknown paths too: outsiders learn nothing about what exists.
+    EXPECT_EQ(h.call(request_to("/nothing", "", "198.51.100.1")).status, 403u);
+
+    // Inside: IPv4, an IPv4-mapped peer of a dual-stack listener, and IPv6.
+    EXPECT_EQ(h.call(request_to(target, delivered("b@example.com"), "192.0.2.9")).status, 200u);
+    EXPECT_EQ(h.call(request_to(target, delivered("c@example.com"), "::ffff:192.0.2.9")).status,
+              200u);
+    EXPECT_EQ(h.call(request_to(target, delivered("d@example.com"), "2001:db8::9")).status, 200u);
+    ASSERT_TRUE(h.recorder->wait_for_count(3, 5s));
+    EXPECT_EQ(h.handler.counters().requests_forbidden.load(), 2u);
+
+    // Logged at warn, once a second at most, with the token masked; never kept.
+    const std::string text = log.text();
+    EXPECT_NE(text.find("warning [auth] client 198.51.100.1 is not in [auth] allow_networks"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("/callback/<masked>"), std::string::npos) << text;
+    EXPECT_EQ(text.find(token_a), std::string::npos) << text;
+    EXPECT_TRUE(h.rejected().empty());
+}
+
+TEST(CallbackHandlerAuth, TrustedProxyNamesTheClient) {
+    auth_config auth;
+    auth.allow_networks = networks({"198.51.100.0/24"});
+    auth.trusted_proxies = networks({"10.0.0.0/8"});
+    harness h({}, {}, true, auth);
+
+    // Through the proxy, the forwarded address is the client, in the record too.
+    auto via_proxy = request_to("/callback", delivered("a@example.com"), "10.0.0.5");
+    via_proxy.forwarded_for = "203.0.113.66, 198.51.100.1";
+    EXPECT_EQ(h.call(via_proxy).status, 200u);
+    auto real_ip = request_to("/callback", delivered("b@example.com"), "10.0.0.5");
+    real_ip.real_ip = "198.51.100.2";
+    EXPECT_EQ(h.call(real_ip).status, 200u);
+    ASSERT_TRUE(h.recorder->wait_for_count(2, 5s));
+    EXPECT_EQ(h.recorder->records()[0].peer, "198.51.100.1");
+    EXPECT_EQ(h.recorder->records()[1].peer, "198.51.100.2");
+
+    // An outsider behind the proxy is refused, and so is the proxy itself.
+    auto outsider = request_to("/callback", delivered("c@example.com"), "10.0.0.5");
+    outsider.forwarded_for = "198.51.100.1, 203.0.113.66";
+    EXPECT_EQ(h.call(outsider).status, 403u);
+    EXPECT_EQ(h.call(request_to("/callback", delivered("c@example.com"), "10.0.0.5")).status, 403u);
+
+    // From a peer that is no trusted proxy, the headers are ignored.
+    auto forged = request_to("/callback", delivered("d@example.com"), "203.0.113.66");
+    forged.forwarded_for = "198.51.100.1";
+    forged.real_ip = "198.51.100.1";
+    EXPECT_EQ(h.call(forged).status, 403u);
+}
+
+std::string from_account(std::string_view email, std::optional<std::string_view> username) {
+    nlohmann::json event = nlohmann::json::parse(delivered(email));
+    if (username) event["username"] = *username;
+    return event.dump();
+}
+
+TEST(CallbackHandlerAuth, EventsOfUnlistedAccountsAre403AndKept) {
+    auth_config auth;
+    auth.accounts = {"1300000001", "251200670"};
+    harness h({}, {}, true, auth);
+
+    EXPECT_EQ(h.post(from_account("a@example.com", "1300000001")).status, 200u);
+    EXPECT_EQ(h.post("[" + from_account("b@example.com", "251200670") + "," +
+                     from_account("c@example.com", "1300000001") + "]")
+                  .status,
+              200u);
+    ASSERT_TRUE(h.recorder->wait_for_count(3, 5s));
+
+    const std::string other = from_account("d@example.com", "999");
+    const auto refused = h.post(other);
+    EXPECT_EQ(refused.status, 403u);
+    EXPECT_EQ(parsed(refused).value("error", ""), "account_not_allowed");
+    EXPECT_EQ(parsed(refused).value("detail", ""), "account '999' is not in [auth] accounts");
+
+    const std::string missing = from_account("e@example.com", std::nullopt);
+    EXPECT_EQ(parsed(h.post(missing)).value("error", ""), "account_not_allowed");
+
+    // One event of another account refuses the whole batch, naming the element.
+    const std::string batch = "[" + from_account("f@example.com", "1300000001") + "," +
+                              from_account("g@example.com", "42") + "]";
+    const auto batch_answer = h.post(batch);
+    EXPECT_EQ(batch_answer.status, 403u);
+    EXPECT_EQ(parsed(batch_answer).value("detail", ""),
+              "element 1: account '42' is not in [auth] accounts");
+
+    // Each is kept with its body, to be replayed once the list is fixed.
+    const auto lines = h.rejected();
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0].value("reason", ""), "account_not_allowed");
+    EXPECT_EQ(lines[0].value("body", ""), other);
+    EXPECT_EQ(lines[1].value("body", ""), missing);
+    EXPECT_EQ(lines[2].value("body", ""), batch);
+    EXPECT_EQ(h.recorder->count(), 3u);
+}
+
+TEST(CallbackHandlerAuth, RateLimitAnswers429WithRetryAfterAfterTheBurst) {
+    server_config server;
+    server.rate_limit = 1;
+    server.rate_burst = 2;
+    manual_clock clock;
+    harness h(server, {}, true, {}, clock.fn());
+
+    EXPECT_EQ(h.post(delivered("a@example.com")).status, 200u);
+    EXPECT_EQ(h.post(delivered("b@example.com")).status, 200u);
+    const auto limited = h.post(delivered("c@example.com"));
+    EXPECT_EQ(limited.status, 429u);
+    EXPECT_EQ(limited.retry_after, 1s);
+    EXPECT_EQ(parsed(limited).value("error", ""), "rate_limited");
+
+    // Other paths count too; other clients have their own bucket; time brings a token back.
+    EXPECT_EQ(h.call(http::verb::get, "/unknown", "", peer).status, 429u);
+    EXPECT_EQ(h.call(request_to("/callback", delivered("d@example.com"), "192.0.2.1")).status,
+              200u);
+    clock.now += 1s;
+    EXPECT_EQ(h.post(delivered("e@example.com")).status, 200u);
+    EXPECT_EQ(h.post(delivered("f@example.com")).status, 429u);
+    EXPECT_EQ(h.handler.counters().requests_rate_limited.load(), 3u);
+    ASSERT_TRUE(h.recorder->wait_for_count(4, 5s));
+    EXPECT_TRUE(h.rejected().empty());
+}
+
+TEST(CallbackHandlerAuth, RateLimitCountsTheClientBehindATrustedProxy) {
+    server_config server;
+    server.rate_limit = 1;
+    server.rate_burst = 1;
+    auth_config auth;
+    auth.trusted_proxies = networks({"10.0.0.0/8"});
+    manual_clock clock;
+    harness h(server, {}, true, auth, clock.fn());
+
+    for (const char* client : {"198.51.100.1", "198.51.100.2"}) {
+        auto request =
+            request_to("/callback", delivered(std::string(client) + "@example.com"), "10.0.0.5");
+        request.forwarded_for = client;
+        EXPECT_EQ(h.call(request).status, 200u) << client;
+        EXPECT_EQ(h.call(request).status, 429u) << client;
+    }
+}
+
+TEST(CallbackHandlerAuth, UnreadableRequestOfAForbiddenPeerIsRefusedAndNotKept) {
+    auth_config auth;
+    auth.allow_networks = networks({"192.0.2.0/24"});
+    harness h({}, {}, true, auth);
+    const auto answer =
+        h.handler.refuse_unreadable(413, "body_too_large", "body exceeds 1024", peer, "{\"ev");
+    EXPECT_EQ(answer.status, 403u);
+    EXPECT_TRUE(answer.close);
+    const auto allowed = h.handler.refuse_unreadable(413, "body_too_large", "body exceeds 1024",
+                                                     "192.0.2.1", "{\"ev");
+    EXPECT_EQ(allowed.status, 413u);
+    EXPECT_EQ(h.rejected().size(), 1u);
+}
+
+TEST(CallbackHandlerAuth, TokenNeverShowsInLogsAnswersOrRejects) {
+    auth_config auth = with_tokens({token_a});
+    auth.accounts = {"1300000001"};
+    harness h({}, {}, true, auth);
+    const std::string t(token_a);
+
+    testing::log_capture log;
+    std::vector<http_answer> answers;
+    answers.push_back(h.post("not json", "/callback/" + t));
+    answers.push_back(h.post(from_account("a@example.com", "7"), "/callback?token=" + t));
+    answers.push_back(h.post(delivered("a@example.com"), "/callback/" + t + "x"));
+    answers.push_back(h.post(delivered("a@example.com"), "/callback?token=" + t + "x&b=1"));
+    answers.push_back(h.call(http::verb::get, "/callback/" + t, "", peer));
+
+    EXPECT_EQ(answers[0].status, 400u);
+    EXPECT_EQ(answers[1].status, 403u);
+    for (const auto& answer : answers) EXPECT_EQ(answer.body.find(t), std::string::npos);
+    const std::string text = log.text();
+    EXPECT_EQ(text.find(t), std::string::npos) << text;
+    EXPECT_NE(text.find("404 for /callback/<masked>"), std::string::npos) << text;
+    EXPECT_NE(text.find("404 for /callback?token=<masked>&b=1"), std::string::npos) << text;
+    EXPECT_EQ(h.rejected().size(), 2u);
+    EXPECT_EQ(seshook::testing::read_file(h.rejects.path()).find(t), std::string::npos);
 }
 
 }  // namespace

@@ -155,7 +155,9 @@ TEST_F(Framing, AmbiguousFramingIs400AndNothingAfterItIsAnswered) {
         EXPECT_EQ(response.header("Connection"), "close");
         const auto rest = connection.rest_until_closed(3s);
         EXPECT_TRUE(rest.has_value()) << "connection left open";
-        if (rest) EXPECT_EQ(*rest, "") << "something was answered after the refusal";
+        if (rest) {
+            EXPECT_EQ(*rest, "") << "something was answered after the refusal";
+        }
     }
 
     // None of the hidden callbacks was taken: a marker posted afterwards is the only event.

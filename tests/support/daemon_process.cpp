@@ -76,16 +76,22 @@ struct exec_arrays {
     std::vector<char*> argv;
     std::vector<char*> envp;
 
-    exec_arrays(const std::string& binary, const std::vector<std::string>& arguments) {
+    exec_arrays(const std::string& binary, const std::vector<std::string>& arguments,
+                const std::vector<std::string>& extra_environment = {}) {
         argument_storage.push_back(binary);
         argument_storage.insert(argument_storage.end(), arguments.begin(), arguments.end());
         for (auto& a : argument_storage) argv.push_back(a.data());
         argv.push_back(nullptr);
 
-        // The daemon must listen where its config says, whatever the test's environment holds.
+        // The daemon must listen where its config says and take only the tokens the test
+        // gives it, whatever the test's environment holds.
         for (char** e = environ; *e != nullptr; ++e) {
-            if (std::strncmp(*e, "SESHOOK_LISTEN=", 15) != 0) environment_storage.emplace_back(*e);
+            if (std::strncmp(*e, "SESHOOK_LISTEN=", 15) == 0) continue;
+            if (std::strncmp(*e, "SESHOOK_AUTH_TOKENS=", 20) == 0) continue;
+            environment_storage.emplace_back(*e);
         }
+        environment_storage.insert(environment_storage.end(), extra_environment.begin(),
+                                   extra_environment.end());
         for (auto& e : environment_storage) envp.push_back(e.data());
         envp.push_back(nullptr);
     }
@@ -163,7 +169,7 @@ void daemon_process::start(const daemon_options& options) {
     write_file(config_path(), make_config_text(options, dir_));
     std::vector<std::string> arguments{"--config", config_path().string()};
     arguments.insert(arguments.end(), options.arguments.begin(), options.arguments.end());
-    const exec_arrays exec(required_env("SESHOOK_BINARY"), arguments);
+    const exec_arrays exec(required_env("SESHOOK_BINARY"), arguments, options.environment);
     std::array<int, 2> pipe_fds{};
     if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) throw errno_error("pipe2");
     try {

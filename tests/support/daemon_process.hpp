@@ -20,7 +20,7 @@ namespace seshook::testing {
 /// What a test adds to the configuration of a daemon it starts. In every text, `{dir}` stands
 /// for the daemon's folder, so that a test can place its own files there.
 struct daemon_options {
-    std::string listen = "127.0.0.1:0";  // [server] listen; "" for no plain HTTP listener
+    std::string listen = "127.0.0.1:0";  // [server] listen; "" for none, "[::1]:0" for IPv6
     std::string server_toml;             // extra lines of [server], e.g. `request_timeout = "1s"`
     // Lines of a [tls] table, e.g. `cert_file = "{dir}/cert.pem"`; when set, the daemon also
     // listens for HTTPS on 127.0.0.1 and an ephemeral port, and tls_port() returns it.
@@ -31,6 +31,7 @@ struct daemon_options {
     bool file_sink = true;               // a file sink "events" writing {dir}/events.jsonl
     std::string log_level = "info";      // the daemon needs at least info to announce its port
     std::vector<std::string> arguments;  // extra command-line arguments
+    std::vector<std::string> environment;  // extra "NAME=value" variables for the daemon
     std::chrono::milliseconds start_timeout{10'000};
     // The folder to run in. Empty: a fresh temporary one, removed by the destructor. Given: an
     // existing folder that the caller owns and that is kept, so that a test can start a daemon
@@ -39,7 +40,8 @@ struct daemon_options {
 };
 
 /// The real `seshook` binary (path from SESHOOK_BINARY) running in a fresh temporary folder (or
-/// in `daemon_options::dir`) with a generated configuration on 127.0.0.1 and ephemeral ports.
+/// in `daemon_options::dir`) with a generated configuration on 127.0.0.1 (unless told otherwise)
+/// and ephemeral ports.
 /// Its stderr and stdout are read on a background thread and kept line by line. The destructor
 /// kills (SIGKILL) and reaps a daemon still running, then removes a folder it created.
 class daemon_process {

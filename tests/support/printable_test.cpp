@@ -40,6 +40,7 @@ TEST(MaskedPath, HidesWhatFollowsTheFirstSegment) {
     EXPECT_EQ(masked_path("/callback/9f3b2c7d1e"), "/callback/***");
     EXPECT_EQ(masked_path("/ses/hooks/9f3b"), "/ses/***");
     EXPECT_EQ(masked_path("/9f3b2c7d1e5a6b"), "/9f3***");
+    EXPECT_EQ(masked_path("/hooks/"), "/hooks/");
 }
 
 }  // namespace

@@ -65,7 +65,8 @@ raw_connection::raw_connection(std::uint16_t port, const std::string& source, mi
 }
 
 void raw_connection::connect(std::uint16_t port, const std::string& source) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool v6 = source.find(':') != std::string::npos;
+    fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "raw_http: socket");
     const auto fail = [this](const std::string& what) {
         const int error = errno;
@@ -74,25 +75,38 @@ void raw_connection::connect(std::uint16_t port, const std::string& source) {
         return std::system_error(error, std::generic_category(), "raw_http: " + what);
     };
 
-    // A chosen source address; any address of 127.0.0.0/8 is the loopback on Linux.
+    // A chosen source address; any address of 127.0.0.0/8 is the loopback on Linux. From "::1",
+    // the connection goes to [::1], which only a server listening there answers.
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    sockaddr_in6 local6{};
+    local6.sin6_family = AF_INET6;
     if (!source.empty()) {
-        sockaddr_in local{};
-        local.sin_family = AF_INET;
-        if (::inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1) {
+        void* bytes = v6 ? static_cast<void*>(&local6.sin6_addr) : &local.sin_addr;
+        if (::inet_pton(v6 ? AF_INET6 : AF_INET, source.c_str(), bytes) != 1) {
             errno = EINVAL;
             throw fail("bad source address " + source);
         }
-        if (::bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
-            throw fail("bind to " + source);
-        }
+        const int bound =
+            v6 ? ::bind(fd_, reinterpret_cast<const sockaddr*>(&local6), sizeof local6)
+               : ::bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local);
+        if (bound != 0) throw fail("bind to " + source);
     }
 
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-        throw fail("connect to 127.0.0.1:" + std::to_string(port));
+    sockaddr_in6 address6{};
+    address6.sin6_family = AF_INET6;
+    address6.sin6_port = htons(port);
+    address6.sin6_addr = in6addr_loopback;
+    const int connected =
+        v6 ? ::connect(fd_, reinterpret_cast<const sockaddr*>(&address6), sizeof address6)
+           : ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+    if (connected != 0) {
+        throw fail(std::string("connect to ") + (v6 ? "[::1]:" : "127.0.0.1:") +
+                   std::to_string(port));
     }
 
     // Small requests go out at once, so that pipelining and trickling tests mean what they say.

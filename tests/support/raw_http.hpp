@@ -36,7 +36,8 @@ public:
                             std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
     /// Connects to 127.0.0.1:`port` from the loopback address `source` (e.g. "127.0.0.2"), so
-    /// that a test can be a second client as the server counts them.
+    /// that a test can be a second client as the server counts them; from "::1", connects to
+    /// [::1]:`port` instead (a server listening on "[::1]:0").
     raw_connection(std::uint16_t port, const std::string& source,
                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
     ~raw_connection();

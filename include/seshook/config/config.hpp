@@ -8,10 +8,13 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "seshook/auth/network_list.hpp"
+#include "seshook/auth/secret_check.hpp"
 #include "seshook/config/config_error.hpp"
 #include "seshook/event/schema.hpp"
 
@@ -33,6 +36,17 @@ struct server_config {
     std::chrono::milliseconds request_timeout{10'000};
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds shutdown_grace{10'000};
+    unsigned rate_limit = 0;  // requests a second per client address; 0: no limit
+    unsigned rate_burst = 0;  // requests at once per client; 0 (unset): 2 x rate_limit
+};
+
+/// `[auth]`: who may post callbacks. Every list empty (the default): anyone may.
+struct auth_config {
+    secret_set tokens;             // tokens, token_file and SESHOOK_AUTH_TOKENS, as digests
+    secret_set basic_users;        // "user:password" of basic_users and basic_users_file
+    network_list allow_networks;   // clients that may connect; empty: every client
+    network_list trusted_proxies;  // peers whose X-Forwarded-For and X-Real-IP are believed
+    std::set<std::string, std::less<>> accounts;  // Tencent account ids; empty: every account
 };
 
 /// The oldest TLS version a client may speak; nothing older than 1.2 is ever offered.
@@ -110,6 +124,7 @@ struct config {
     server_config server;
     std::optional<tls_config> tls;  // nothing: no HTTPS listener
     schema_config schema;
+    auth_config auth;
     std::string log_level = "info";
     std::filesystem::path rejects_path = "var/rejects.jsonl";
     spool_config spool;
@@ -121,7 +136,8 @@ struct config {
 config parse_config(std::string_view toml_text, std::string source);
 
 /// Reads and parses a configuration file, refuses one without sinks, then applies SESHOOK_LISTEN
-/// from the environment when it is set. Throws config_error.
+/// and adds the tokens of SESHOOK_AUTH_TOKENS from the environment when they are set. Throws
+/// config_error.
 config load_config(const std::filesystem::path& path);
 
 /// A numeric IP address and a port to listen on.

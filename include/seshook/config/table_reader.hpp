@@ -43,6 +43,9 @@ public:
     /// An array of strings.
     std::vector<std::string> string_list_or(std::string_view key, std::vector<std::string> fallback);
 
+    /// A string or an array of strings; a string gives a list of one.
+    std::vector<std::string> strings_or(std::string_view key, std::vector<std::string> fallback);
+
     /// An inline table (or table) of string values, e.g. headers = { Authorization = "…" }.
     std::map<std::string, std::string> string_map_or(std::string_view key,
                                                      std::map<std::string, std::string> fallback);

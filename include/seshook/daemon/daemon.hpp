@@ -1,5 +1,9 @@
 #pragma once
 
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include "seshook/config/config.hpp"
 
 namespace seshook {
@@ -8,6 +12,11 @@ namespace seshook {
 /// listens, serves, then drains within the shutdown grace period. SIGHUP reopens every file.
 /// Returns the process exit code: 0 after a clean stop, 1 when it could not start.
 int run_daemon(const config& cfg);
+
+/// Returns the warning to log at start when the endpoint, bound to the IP address `bound`,
+/// accepts callbacks from anyone: no token nor Basic user is configured and the address is not
+/// loopback. Returns nothing otherwise.
+std::optional<std::string> open_endpoint_warning(const auth_config& auth, std::string_view bound);
 
 /// Sets up spdlog's default logger (stderr, timestamped) at the named level.
 void set_up_logging(const std::string& level);

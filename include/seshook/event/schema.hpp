@@ -60,6 +60,7 @@ struct validated_event {
     std::string reason;       // "" when absent
     std::string bounce_type;  // "" when absent
     std::string link;         // "" when absent
+    std::string username;     // the Tencent account id (appId, digits), "" when absent
     std::optional<std::int64_t> timestamp;  // Unix seconds when present
     std::string id;           // make_event_id() of the identity fields
     std::string raw;          // the element's exact bytes as received

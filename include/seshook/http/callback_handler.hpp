@@ -5,10 +5,18 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "seshook/auth/client_address.hpp"
+#include "seshook/auth/rate_limiter.hpp"
+#include "seshook/auth/request_target.hpp"
+#include "seshook/auth/secret_check.hpp"
 #include "seshook/config/config.hpp"
 #include "seshook/http/event_intake.hpp"
 #include "seshook/sinks/rejects_store.hpp"
@@ -38,6 +46,7 @@ struct http_request_info {
     std::string_view authorization;  // the Authorization header, "" when absent
     std::string_view forwarded_for;  // the X-Forwarded-For header, "" when absent
     std::string_view real_ip;        // the X-Real-IP header, "" when absent
+    bool screened = false;           // screen() already admitted its head: not counted again
 };
 
 /// Counters of what the endpoint answered, readable from any thread.
@@ -46,27 +55,42 @@ struct handler_counters {
     std::atomic<std::uint64_t> events_accepted{0};
     std::atomic<std::uint64_t> requests_rejected{0};
     std::atomic<std::uint64_t> unknown_events{0};
-    std::atomic<std::uint64_t> duplicate_events{0};   // repeats answered 200, not dispatched
-    std::atomic<std::uint64_t> requests_deferred{0};  // answered 503 (spool full) or 500
+    std::atomic<std::uint64_t> duplicate_events{0};       // repeats answered 200, not dispatched
+    std::atomic<std::uint64_t> requests_deferred{0};      // answered 503 (spool full) or 500
+    std::atomic<std::uint64_t> requests_forbidden{0};     // 403: client outside allow_networks
+    std::atomic<std::uint64_t> requests_rate_limited{0};  // 429
+    std::atomic<std::uint64_t> requests_not_found{0};     // 404: unknown path or no valid secret
 };
 
-/// Decides the answer to each request: routes by path and method, validates callback bodies,
-/// hands accepted events to the intake (spool or memory) and keeps refused bodies in the
-/// rejects store. Pure of I/O itself (the intake and the store queue their work), so it may run
-/// on the server's I/O threads; safe to call from several threads at once.
+/// Decides the answer to each request: finds the client (through trusted proxies), refuses
+/// clients outside the allowed networks or over the rate limit, routes by path, secret and
+/// method, validates callback bodies and their accounts, hands accepted events to the intake
+/// (spool or memory) and keeps refused bodies in the rejects store. Pure of I/O itself (the intake
+/// and the store queue their work), so it may run on the server's I/O threads; safe to call from
+/// several threads at once.
 class callback_handler {
 public:
     using reply_fn = std::function<void(http_answer)>;
 
-    /// `retry_after` is what a 503 for a full spool tells the client to wait.
+    /// `retry_after` is what a 503 for a full spool tells the client to wait; `auth` says who may
+    /// post (everyone by default), `now` is the rate limiter's clock, replaceable for tests.
     callback_handler(const server_config& server, const schema_config& schema, event_intake& intake,
                      rejects_store& rejects,
-                     std::chrono::seconds retry_after = std::chrono::seconds(5));
+                     std::chrono::seconds retry_after = std::chrono::seconds(5),
+                     const auth_config& auth = {},
+                     rate_limiter::now_fn now = &rate_limiter::clock::now);
 
     /// Answers one request that was read whole: calls `reply` exactly once, at once or (for
     /// accepted events) when the intake has kept them, perhaps on another thread. Reads
     /// nothing of `target` and `body` after it returns.
     void handle(const http_request_info& request, reply_fn reply);
+
+    /// Judges a request by its head alone, before any of its body is read: returns the answer
+    /// for a client outside the allowed networks (403) or over the rate limit (429), and for a
+    /// request that names no callback with a valid secret (the 404 of an unknown path);
+    /// nullopt when the body is to be read. `head.body` is not looked at. A request that passed
+    /// goes to handle() with `screened` set, so that the rate limit counts it once.
+    std::optional<http_answer> screen(const http_request_info& head);
 
     /// The same, for a request that carries none of the headers http_request_info names.
     void handle(boost::beast::http::verb method, std::string_view target, std::string_view body,
@@ -74,14 +98,23 @@ public:
 
     /// Answers a request that could not be read whole (too large, malformed framing) or whose
     /// body could not be decoded, keeping what was read of it in the rejects store with the
-    /// reason `code`; `content_encoding` names the coding of a body that is still encoded.
+    /// reason `code`; `content_encoding` names the coding of a body that is still encoded. A
+    /// peer outside the allowed networks or over the rate limit gets 403 or 429 instead, and
+    /// nothing is kept; a trusted proxy's request is kept as before, since its client is not
+    /// known here.
+    /// `screened`: its head passed screen(), so the peer is not judged again.
     http_answer refuse_unreadable(unsigned status, std::string_view code, std::string_view detail,
                                   std::string_view peer, std::string_view partial_body,
-                                  std::string_view content_encoding = {});
+                                  std::string_view content_encoding = {}, bool screened = false);
 
     const handler_counters& counters() const noexcept { return counters_; }
 
 private:
+    std::optional<http_answer> admit(const client_address& client, std::string_view target);
+    http_answer answer_not_found(std::string_view target, const client_address& client);
+    bool addresses_callback(const target_parts& target, std::string_view authorization) const;
+    std::optional<http_answer> check_accounts(const std::vector<validated_event>& events,
+                                              std::string_view client, std::string_view body);
     void accept_callback(std::string_view body, std::string_view peer, reply_fn reply);
     http_answer answer_intake(const intake_result& result, std::size_t events);
     http_answer reject(unsigned status, std::string_view code, std::string_view detail,
@@ -93,6 +126,14 @@ private:
     event_intake& intake_;
     rejects_store& rejects_;
     std::chrono::seconds retry_after_;
+    network_list allow_networks_;
+    network_list trusted_proxies_;
+    secret_check secrets_;
+    bool tokens_configured_;
+    std::set<std::string, std::less<>> accounts_;
+    std::unique_ptr<rate_limiter> limiter_;  // none when [server] rate_limit is 0
+    error_reporter forbidden_log_;
+    error_reporter limited_log_;
     error_reporter full_errors_{"spool"};
     error_reporter spool_errors_{"spool"};
     handler_counters counters_;
