@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -230,8 +231,12 @@ void session::do_read_header() {
 
 void session::do_read_head_bytes() {
     // Beast parses the head once it is all here and its lines passed the scanner.
+    // NOTE: the scanner looks at the first max_header_bytes only, so that a head is whole within
+    // them or refused with 431, however much of it one read brought: Beast alone holds the
+    // request line and the fields to its limit apart, and would let a head of nearly twice the
+    // limit through when the line comes first.
     const std::string_view buffered(static_cast<const char*>(buffer_.data().data()),
-                                    buffer_.size());
+                                    std::min(buffer_.size(), config_.max_header_bytes));
     switch (head_scanner_.scan(buffered)) {
         case head_scanner::state::complete:
             return http::async_read_header(
@@ -256,13 +261,8 @@ void session::on_head_bytes(beast::error_code ec, std::size_t bytes) {
     do_read_head_bytes();
 }
 
-void session::on_read_header(beast::error_code ec, std::size_t head_bytes) {
+void session::on_read_header(beast::error_code ec, std::size_t) {
     if (ec) return on_read_failed(ec);
-
-    // NOTE: Beast holds the request line and the fields to header_limit apart when it gets the
-    // line whole in one piece, as it does from the head scanner, so a head of nearly twice
-    // max_header_bytes could pass; the whole head is measured here.
-    if (head_bytes > config_.max_header_bytes) return on_read_failed(http::error::header_limit);
 
     // Framing that another parser could read differently, or too many fields, is refused before
     // any of the body is read.
