@@ -1,11 +1,11 @@
 // libFuzzer target: raw bytes as a client would send them on one connection, read the way
 // src/http/session.cpp reads them (the head scanner, then a Beast request parser with the
-// server's default limits and the chunk extension guard, the head and trailer checks, the body
-// decoded as its Content-Encoding says; one request after the other, pipelined bytes kept in the
-// same capped buffer), and each complete request's body validated and turned into records as the
-// callback handler and the sinks do. The bytes are read twice, whole and in small pieces, and
-// must give the same requests and the same answer at the end: how TCP happens to segment a
-// request must never change what is read from it.
+// server's default limits and the chunk extension guard, the head, body size and trailer checks,
+// the body decoded as its Content-Encoding says; one request after the other, pipelined bytes
+// kept in the same capped buffer), and each complete request's body validated and turned into
+// records as the callback handler and the sinks do. The bytes are read twice, whole and in small
+// pieces, and must give the same requests and the same answer at the end: how TCP happens to
+// segment a request must never change what is read from it.
 
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
@@ -191,7 +191,7 @@ connection serve(std::string_view bytes, std::size_t piece) {
         // A fresh parser for each request, with the server's limits and the chunk guard.
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(defaults.max_header_bytes));
-        parser.body_limit(defaults.max_body_bytes);
+        parser.body_limit(boost::none);
         seshook::chunk_extension_guard guard;
         parser.on_chunk_header(guard);
 
@@ -199,7 +199,7 @@ connection serve(std::string_view bytes, std::size_t piece) {
         scanner.reset();
         for (;;) {
             const std::string_view buffered(static_cast<const char*>(buffer.data().data()),
-                                            buffer.size());
+                                            std::min(buffer.size(), defaults.max_header_bytes));
             const auto state = scanner.scan(buffered);
             if (state == seshook::head_scanner::state::complete) break;
             if (state == seshook::head_scanner::state::refused) return end(ending::malformed);
@@ -207,13 +207,22 @@ connection serve(std::string_view bytes, std::size_t piece) {
             buffer.commit(stream.read_some(buffer.prepare(first_read_size), ec));
             if (ec) return end(ending_of(ec));
         }
-        const std::size_t head_bytes = http::read_header(stream, buffer, parser, ec);
+        http::read_header(stream, buffer, parser, ec);
         if (ec) return end(ending_of(ec));
-        if (head_bytes > defaults.max_header_bytes) return end(ending::head_too_big);
         if (auto refusal = seshook::check_request_head(parser.get(), defaults.max_header_fields)) {
             return end(ending_of(refusal->status));
         }
         const std::size_t head_fields = seshook::field_count(parser.get());
+
+        // NOTE: the session screens the head here (the client's address, the secret); every
+        // request is taken as one from a sender that may post to the callback.
+
+        // An announced body over the limit is refused before it is read; then the limit holds.
+        if (const auto length = parser.content_length();
+            length && *length > defaults.max_body_bytes) {
+            return end(ending::too_large);
+        }
+        parser.body_limit(defaults.max_body_bytes);
 
         // The body, then the trailer check.
         http::read(stream, buffer, parser, ec);
