@@ -216,15 +216,16 @@ TEST_F(Tls, ConnectionsPastTheCapCannotHoldSlotsByStallingTheHandshake) {
     // One client takes its two slots on the HTTPS port, then opens many more connections and
     // never starts the handshake on any of them.
     std::vector<std::unique_ptr<raw_connection>> stalled;
-    for (int i = 0; i < 12; ++i)
+    for (int i = 0; i < 12; ++i) {
         stalled.push_back(std::make_unique<raw_connection>(daemon.tls_port()));
+    }
 
     // The refused ones are closed at once, not held until the header timeout...
     for (std::size_t i = 2; i < stalled.size(); ++i) {
         EXPECT_TRUE(stalled[i]->wait_closed(2s)) << "connection " << i;
     }
 
-    // ...so that they take no slot from anyone else.
+    // ...so that, while the first two still stall, another client finds a free slot.
     raw_connection other(daemon.port(), "127.0.0.2");
     other.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_EQ(other.read_response().status, 200u);
