@@ -10,11 +10,6 @@
 namespace seshook {
 namespace {
 
-bool is_unreserved(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
 bool is_printable_ascii(char c) noexcept { return c >= 0x20 && c <= 0x7e; }
 
 bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
@@ -28,12 +23,17 @@ bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
 
 }  // namespace
 
+bool is_token_character(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
 std::optional<std::string> token_problem(std::string_view token) {
     if (token.size() < min_secret_length) {
         return "must be at least " + std::to_string(min_secret_length) + " characters long";
     }
     for (const char c : token) {
-        if (!is_unreserved(c)) {
+        if (!is_token_character(c)) {
             return "may hold only letters, digits, '-', '.', '_' and '~' (characters that need no "
                    "escaping in a URL)";
         }

@@ -278,6 +278,27 @@ TEST_F(Auth, TokenNeverShowsInTheLogOrTheRejectsFile) {
     EXPECT_EQ(rejects.find(token_a), std::string::npos) << rejects;
 }
 
+TEST_F(Auth, TokenSentToAMistypedPathNeverShowsInTheLog) {
+    daemon_options options = with_auth("tokens = [\"" + token_a + "\"]\n");
+    options.log_level = "debug";
+    auto& daemon = start_daemon(options);
+
+    // The URL given to the SES console with a typo: the token stands where the masking of
+    // "/callback/<token>" does not look for it, and the operator turns on debug to see why.
+    for (const std::string& target : std::vector<std::string>{
+             "/CALLBACK/" + token_a, "//callback/" + token_a, "/ses/callback/" + token_a,
+             "/callback;token=" + token_a, "/callback#" + token_a, "/callback?tok=" + token_a}) {
+        EXPECT_EQ(send_once(daemon.port(), make_post(target, sample_event(1))).status, 404u)
+            << target;
+    }
+
+    // Every 404 is logged, none with the token.
+    EXPECT_TRUE(daemon.wait_for_log("404 for /callback?tok=<masked>", 5s)) << daemon.log_text();
+    stop(daemon);
+    const std::string log = daemon.log_text();
+    EXPECT_EQ(log.find(token_a), std::string::npos) << log;
+}
+
 TEST_F(Auth, StrangersAreAnsweredByTheirHeadAndNothingOfThemIsKept) {
     daemon_options options = with_auth("tokens = [\"" + token_a + "\"]\n", "max_body_bytes = 1024");
     auto& daemon = start_daemon(options);
