@@ -328,6 +328,13 @@ TEST_F(Auth, StrangersAreAnsweredByTheirHeadAndNothingOfThemIsKept) {
     expect_same_answer(asking.read_response(), unknown, "expect 100-continue");
     EXPECT_TRUE(asking.wait_closed(3s));
 
+    // A head that cannot be read at all is answered 400 on any path, and not kept either.
+    EXPECT_EQ(send_once(daemon.port(),
+                        "POST /callback HTTP/1.1\r\nHost: x\r\n"
+                        "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello")
+                  .status,
+              400u);
+
     // The same mistakes with the token are refused for what they are, and kept.
     EXPECT_EQ(send_once(daemon.port(), make_post("/callback/" + token_a, "not json")).status, 400u);
     stop(daemon);
