@@ -5,39 +5,12 @@
 
 #include <stdexcept>
 
+#include "seshook/support/base64.hpp"
+
 namespace seshook {
 namespace {
 
-bool is_unreserved(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
 bool is_printable_ascii(char c) noexcept { return c >= 0x20 && c <= 0x7e; }
-
-bool is_base64_char(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
-}
-
-// Decodes padded base64, refusing anything else; nothing for a value that is not base64.
-std::optional<std::string> decode_base64(std::string_view text) {
-    if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-    std::size_t padding = 0;
-    while (padding < 2 && text[text.size() - 1 - padding] == '=') ++padding;
-    for (std::size_t i = 0; i < text.size() - padding; ++i) {
-        if (!is_base64_char(text[i])) return std::nullopt;
-    }
-
-    // EVP_DecodeBlock writes 3 bytes for every 4 characters, padding included.
-    std::string decoded(text.size() / 4 * 3, '\0');
-    const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                       reinterpret_cast<const unsigned char*>(text.data()),
-                                       static_cast<int>(text.size()));
-    if (length < 0) return std::nullopt;
-    decoded.resize(static_cast<std::size_t>(length) - padding);
-    return decoded;
-}
 
 bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
@@ -50,12 +23,17 @@ bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
 
 }  // namespace
 
+bool is_token_character(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
 std::optional<std::string> token_problem(std::string_view token) {
     if (token.size() < min_secret_length) {
         return "must be at least " + std::to_string(min_secret_length) + " characters long";
     }
     for (const char c : token) {
-        if (!is_unreserved(c)) {
+        if (!is_token_character(c)) {
             return "may hold only letters, digits, '-', '.', '_' and '~' (characters that need no "
                    "escaping in a URL)";
         }

@@ -1,6 +1,7 @@
 #include "seshook/auth/target_mask.hpp"
 
 #include "seshook/auth/request_target.hpp"
+#include "seshook/auth/secret_check.hpp"
 #include "seshook/support/printable.hpp"
 
 namespace seshook {
@@ -57,11 +58,32 @@ std::string mask_query(std::string_view query) {
     }
 }
 
+// Masks every run of token characters long enough to be a token: one sent where the callback
+// path does not expect it ("/CALLBACK/<token>", "//callback/<token>", "/callback#<token>",
+// a URL mistyped in the SES console) is still a secret.
+std::string mask_token_runs(std::string_view text) {
+    std::string masked;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = start;
+        while (end < text.size() && is_token_character(text[end])) ++end;
+        if (end - start >= min_secret_length) {
+            masked += masked_text;
+        } else {
+            masked += text.substr(start, end - start);
+        }
+        if (end < text.size()) masked += text[end];
+        start = end + 1;
+    }
+    return masked;
+}
+
 }  // namespace
 
 std::string mask_target(std::string_view target, std::string_view callback_path) {
     const target_parts parts = split_target(target);
     std::string masked = mask_origin(parts.origin);
+    const std::size_t origin_size = masked.size();
     // NOTE: an absolute form without a path ("http://host?token=…") gets "/" from
     // split_target; the masked text keeps what was sent.
     if (!(parts.origin.size() == target.size() || target[parts.origin.size()] == '?')) {
@@ -71,7 +93,10 @@ std::string mask_target(std::string_view target, std::string_view callback_path)
         masked += '?';
         masked += mask_query(parts.query);
     }
-    return masked;
+
+    // The origin names the host, which may be long and is no secret once its user info is gone.
+    return masked.substr(0, origin_size) +
+           mask_token_runs(std::string_view(masked).substr(origin_size));
 }
 
 }  // namespace seshook

@@ -1,7 +1,6 @@
 #include "seshook/daemon/replay.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <cerrno>
 #include <chrono>
@@ -19,6 +18,7 @@
 #include "seshook/event/record.hpp"
 #include "seshook/event/schema.hpp"
 #include "seshook/sinks/sink_registry.hpp"
+#include "seshook/support/base64.hpp"
 
 namespace seshook {
 namespace {
@@ -112,20 +112,10 @@ const std::string& string_member(const json& line, const char* key, std::string_
 }
 
 // Decodes standard base64 (with padding); throws invalid_line when it is not.
-std::string decode_base64(std::string_view text) {
-    if (text.size() % 4 != 0) throw invalid_line("bodyBase64 is not valid base64");
-    std::string bytes(text.size() / 4 * 3, '\0');
-    const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
-                                       reinterpret_cast<const unsigned char*>(text.data()),
-                                       static_cast<int>(text.size()));
-    if (length < 0) throw invalid_line("bodyBase64 is not valid base64");
-
-    // EVP_DecodeBlock counts the padding as zero bytes; they are not part of the body.
-    std::size_t padding = 0;
-    if (!text.empty() && text.back() == '=') ++padding;
-    if (text.size() > 1 && text[text.size() - 2] == '=') ++padding;
-    bytes.resize(static_cast<std::size_t>(length) - padding);
-    return bytes;
+std::string body_of_base64(std::string_view text) {
+    auto bytes = decode_base64(text);
+    if (!bytes) throw invalid_line("bodyBase64 is not valid base64");
+    return std::move(*bytes);
 }
 
 // A records line (the file sink's): its payload's exact bytes, receivedAt and peer.
@@ -157,7 +147,7 @@ std::vector<record_ptr> rejected_records(const json& line, const config& cfg) {
     if (const auto text = line.find("body"); text != line.end() && text->is_string()) {
         body = text->get<std::string>();
     } else {
-        body = decode_base64(string_member(line, "bodyBase64", "rejects line"));
+        body = body_of_base64(string_member(line, "bodyBase64", "rejects line"));
     }
     const std::string& peer = string_member(line, "peer", "rejects line");
     const auto still_refused = [&line](std::string_view code, std::string_view detail) {

@@ -316,9 +316,9 @@ event_result validate_event(const json& object, std::string_view raw, schema_mod
                           "field 'bounceType' must be hard_bounce, soft_bounce, hard or soft");
         }
     } else if (known_type && !bounce_type.empty() && strict) {
-        return reject(schema_error::invalid_value, "bounceType",
-                      "field 'bounceType' must be empty on " + std::string(name) +
-                          " events (strict mode)");
+        return reject(
+            schema_error::invalid_value, "bounceType",
+            "field 'bounceType' must be empty on " + std::string(name) + " events (strict mode)");
     }
 
     // Keep what seshook uses, and the identity.

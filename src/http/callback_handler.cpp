@@ -274,9 +274,23 @@ http_answer callback_handler::refuse_unreadable(unsigned status, std::string_vie
     const bool behind_proxy = client.address && trusted_proxies_.contains(*client.address);
     std::optional<http_answer> refusal;
     if (!behind_proxy && !screened) refusal = admit(client, "");
-    http_answer answer = refusal
-                             ? std::move(*refusal)
-                             : reject(status, code, detail, peer, partial_body, content_encoding);
+    if (refusal) {
+        refusal->close = true;
+        return std::move(*refusal);
+    }
+
+    // A head that could not be read holds no secret to judge: when secrets are required, it
+    // is answered but not kept, or anyone could fill the rejects file; such a request has no
+    // readable body to replay anyway.
+    if (!screened && secrets_.required()) {
+        counters_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
+        SPDLOG_DEBUG("[http] unreadable request from {} refused, not kept: {}",
+                     printable(peer, max_logged_text), code);
+        http_answer answer{status, error_body(code, detail)};
+        answer.close = true;
+        return answer;
+    }
+    http_answer answer = reject(status, code, detail, peer, partial_body, content_encoding);
     answer.close = true;
     return answer;
 }

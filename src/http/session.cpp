@@ -129,6 +129,7 @@ void session::start() {
 
     // Run on the connection's strand from here on; over TLS, the handshake comes first.
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+        if (self->tls_ && self->refusal_) return self->do_drop_refused();
         if (self->tls_) return self->do_handshake();
         self->do_serve();
     });
@@ -141,6 +142,15 @@ void session::shut_down() {
         // An idle connection closes now; one mid-request closes after its answer.
         if (self->phase_ == phase::waiting) self->stream_.cancel();
     });
+}
+
+void session::do_drop_refused() {
+    // NOTE: a 503 over TLS would need a handshake first, which the client may stall until the
+    // header timeout: each refused connection would hold its slot, and one client past its cap
+    // could still take them all. So past a limit, a TLS connection is closed at once.
+    SPDLOG_TRACE("[session:{}] tls connection past a limit closed unanswered", id_);
+    phase_ = phase::closed;
+    close_socket();
 }
 
 void session::do_handshake() {

@@ -54,7 +54,8 @@ private:
 /// Over TLS it first completes the handshake, and closes with a TLS shutdown.
 class session : public std::enable_shared_from_this<session> {
 public:
-    /// `refusal`: a connection limit is reached; the session only writes it and closes.
+    /// `refusal`: a connection limit is reached; the session only writes it and closes (over
+    /// TLS, closes at once).
     /// `tls`: the connection speaks TLS with the store's current context; null for plain HTTP.
     session(boost::asio::ip::tcp::socket socket, const server_config& config,
             callback_handler& handler, std::shared_ptr<session_registry> registry,
@@ -70,6 +71,7 @@ public:
 private:
     enum class phase { waiting, reading, answering, closed };
 
+    void do_drop_refused();
     void do_handshake();
     void on_handshake(boost::beast::error_code ec);
     void do_serve();

@@ -1,26 +1,15 @@
 #include "seshook/sinks/rejects_store.hpp"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "seshook/event/json_text.hpp"
+#include "seshook/support/base64.hpp"
 #include "seshook/support/time_format.hpp"
 
 namespace seshook {
 namespace {
-
-std::string encode_base64(std::string_view bytes) {
-    // EVP_EncodeBlock writes 4 characters for every 3 bytes started, plus a terminating zero.
-    std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                       reinterpret_cast<const unsigned char*>(bytes.data()),
-                                       static_cast<int>(bytes.size()));
-    encoded.resize(static_cast<std::size_t>(length));
-    return encoded;
-}
 
 // Builds the line; with `as_text` the body is kept verbatim, otherwise base64-encoded.
 std::string make_line(std::string_view reason, std::string_view detail, std::string_view peer,

@@ -6,6 +6,9 @@
 #include <array>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
+
+#include "seshook/support/base64.hpp"
 
 namespace seshook {
 
@@ -32,7 +35,7 @@ int base64_value(char c) {
 // Decodes standard base64 with or without its trailing '=' padding; returns nothing for
 // anything else (other alphabets, spaces, padding in the middle, a dangling character, or
 // unused bits that are not zero), so that one key has exactly one spelling.
-std::optional<std::vector<unsigned char>> decode_base64(std::string_view text) {
+std::optional<std::vector<unsigned char>> decode_key_base64(std::string_view text) {
     if (text.size() % 4 == 0 && text.ends_with("==")) {
         text.remove_suffix(2);
     } else if (text.size() % 4 == 0 && text.ends_with('=')) {
@@ -57,14 +60,6 @@ std::optional<std::vector<unsigned char>> decode_base64(std::string_view text) {
     }
     if (bits != 0) return std::nullopt;
     return bytes;
-}
-
-std::string encode_base64(const unsigned char* data, std::size_t size) {
-    std::string text(4 * ((size + 2) / 3), '\0');
-    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), data,
-                                        static_cast<int>(size));
-    text.resize(static_cast<std::size_t>(written));
-    return text;
 }
 
 }  // namespace
@@ -93,7 +88,7 @@ boost::system::result<webhook_signer, signing_secret_error> webhook_signer::from
     if (!secret.starts_with(secret_prefix)) {
         return signing_secret_error::missing_prefix;
     }
-    auto key = decode_base64(secret.substr(secret_prefix.size()));
+    auto key = decode_key_base64(secret.substr(secret_prefix.size()));
     if (!key) {
         return signing_secret_error::not_base64;
     }
@@ -120,7 +115,8 @@ std::string webhook_signer::sign(std::string_view id, std::int64_t timestamp,
              &mac_size) == nullptr) {
         throw std::runtime_error("webhook signature: HMAC-SHA256 failed");
     }
-    return "v1," + encode_base64(mac.data(), mac_size);
+    return "v1," +
+           encode_base64(std::string_view(reinterpret_cast<const char*>(mac.data()), mac_size));
 }
 
 }  // namespace seshook

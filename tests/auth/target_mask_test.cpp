@@ -52,6 +52,18 @@ TEST(TargetMask, CallbackPathEndingInASlashIsFollowedByTheToken) {
     EXPECT_EQ(mask_target("/hooks/", "/hooks/"), "/hooks/");
 }
 
+TEST(TargetMask, MasksATokenSentToAMistypedPath) {
+    const std::string s(secret);
+    EXPECT_EQ(mask("/CALLBACK/" + s), "/CALLBACK/<masked>");
+    EXPECT_EQ(mask("//callback/" + s), "//callback/<masked>");
+    EXPECT_EQ(mask("/ses/callback/" + s + "/x"), "/ses/callback/<masked>/x");
+    EXPECT_EQ(mask("/callback#" + s), "/callback#<masked>");
+    EXPECT_EQ(mask("/callback;token=" + s), "/callback;token=<masked>");
+    EXPECT_EQ(mask("/callback?tok=" + s + "&a=1"), "/callback?tok=<masked>&a=1");
+    EXPECT_EQ(mask("http://a-rather-long-host.example.com/x/" + s),
+              "http://a-rather-long-host.example.com/x/<masked>");
+}
+
 TEST(TargetMask, NeverShowsTheSecretWhereverItStands) {
     const std::string s(secret);
     for (const std::string& target :

@@ -278,6 +278,27 @@ TEST_F(Auth, TokenNeverShowsInTheLogOrTheRejectsFile) {
     EXPECT_EQ(rejects.find(token_a), std::string::npos) << rejects;
 }
 
+TEST_F(Auth, TokenSentToAMistypedPathNeverShowsInTheLog) {
+    daemon_options options = with_auth("tokens = [\"" + token_a + "\"]\n");
+    options.log_level = "debug";
+    auto& daemon = start_daemon(options);
+
+    // The URL given to the SES console with a typo: the token stands where the masking of
+    // "/callback/<token>" does not look for it, and the operator turns on debug to see why.
+    for (const std::string& target : std::vector<std::string>{
+             "/CALLBACK/" + token_a, "//callback/" + token_a, "/ses/callback/" + token_a,
+             "/callback;token=" + token_a, "/callback#" + token_a, "/callback?tok=" + token_a}) {
+        EXPECT_EQ(send_once(daemon.port(), make_post(target, sample_event(1))).status, 404u)
+            << target;
+    }
+
+    // Every 404 is logged, none with the token.
+    EXPECT_TRUE(daemon.wait_for_log("404 for /callback?tok=<masked>", 5s)) << daemon.log_text();
+    stop(daemon);
+    const std::string log = daemon.log_text();
+    EXPECT_EQ(log.find(token_a), std::string::npos) << log;
+}
+
 TEST_F(Auth, StrangersAreAnsweredByTheirHeadAndNothingOfThemIsKept) {
     daemon_options options = with_auth("tokens = [\"" + token_a + "\"]\n", "max_body_bytes = 1024");
     auto& daemon = start_daemon(options);
@@ -306,6 +327,13 @@ TEST_F(Auth, StrangersAreAnsweredByTheirHeadAndNothingOfThemIsKept) {
         "Content-Length: 100000\r\n\r\n");
     expect_same_answer(asking.read_response(), unknown, "expect 100-continue");
     EXPECT_TRUE(asking.wait_closed(3s));
+
+    // A head that cannot be read at all is answered 400 on any path, and not kept either.
+    EXPECT_EQ(send_once(daemon.port(),
+                        "POST /callback HTTP/1.1\r\nHost: x\r\n"
+                        "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello")
+                  .status,
+              400u);
 
     // The same mistakes with the token are refused for what they are, and kept.
     EXPECT_EQ(send_once(daemon.port(), make_post("/callback/" + token_a, "not json")).status, 400u);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -203,6 +204,31 @@ TEST_F(Tls, SilentAndGarbageClientsAreCutOffWhileServingGoesOn) {
     daemon.send_signal(SIGTERM);
     EXPECT_EQ(daemon.wait_exit(15s), 0);
     EXPECT_TRUE(daemon.log_contains("[tls] failed handshakes: 2")) << daemon.log_text();
+}
+
+TEST_F(Tls, ConnectionsPastTheCapCannotHoldSlotsByStallingTheHandshake) {
+    auto options = with_tls();
+    options.server_toml =
+        "max_connections = 8\nmax_connections_per_client = 2\n"
+        "header_timeout = \"5s\"";
+    auto& daemon = start_daemon(options);
+
+    // One client takes its two slots on the HTTPS port, then opens many more connections and
+    // never starts the handshake on any of them.
+    std::vector<std::unique_ptr<raw_connection>> stalled;
+    for (int i = 0; i < 12; ++i) {
+        stalled.push_back(std::make_unique<raw_connection>(daemon.tls_port()));
+    }
+
+    // The refused ones are closed at once, not held until the header timeout...
+    for (std::size_t i = 2; i < stalled.size(); ++i) {
+        EXPECT_TRUE(stalled[i]->wait_closed(2s)) << "connection " << i;
+    }
+
+    // ...so that, while the first two still stall, another client finds a free slot.
+    raw_connection other(daemon.port(), "127.0.0.2");
+    other.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(other.read_response().status, 200u);
 }
 
 TEST_F(Tls, SigtermEndsAnIdleTlsConnectionWithCloseNotify) {

@@ -25,12 +25,12 @@ struct daemon_options {
     // Lines of a [tls] table, e.g. `cert_file = "{dir}/cert.pem"`; when set, the daemon also
     // listens for HTTPS on 127.0.0.1 and an ephemeral port, and tls_port() returns it.
     std::string tls_toml;
-    std::string schema_toml;             // lines of [schema], e.g. `mode = "strict"`
-    std::string tables_toml;             // whole tables before the sinks, e.g. "[dedup]\n..."
-    std::string sinks_toml;              // extra [[sinks]] tables, appended at the end
-    bool file_sink = true;               // a file sink "events" writing {dir}/events.jsonl
-    std::string log_level = "info";      // the daemon needs at least info to announce its port
-    std::vector<std::string> arguments;  // extra command-line arguments
+    std::string schema_toml;               // lines of [schema], e.g. `mode = "strict"`
+    std::string tables_toml;               // whole tables before the sinks, e.g. "[dedup]\n..."
+    std::string sinks_toml;                // extra [[sinks]] tables, appended at the end
+    bool file_sink = true;                 // a file sink "events" writing {dir}/events.jsonl
+    std::string log_level = "info";        // the daemon needs at least info to announce its port
+    std::vector<std::string> arguments;    // extra command-line arguments
     std::vector<std::string> environment;  // extra "NAME=value" variables for the daemon
     std::chrono::milliseconds start_timeout{10'000};
     // The folder to run in. Empty: a fresh temporary one, removed by the destructor. Given: an

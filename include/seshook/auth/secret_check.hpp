@@ -12,6 +12,9 @@ namespace seshook {
 /// Tokens shorter than this are refused: the endpoint is public and may be guessed at.
 inline constexpr std::size_t min_secret_length = 16;
 
+/// Returns true for the characters a token may hold: the URL-safe unreserved A-Z a-z 0-9 - . _ ~.
+bool is_token_character(char c) noexcept;
+
 /// Returns what is wrong with a token from the config (too short, or a character outside the
 /// URL-safe unreserved ones A-Z a-z 0-9 - . _ ~), or nothing when it can be used. The message
 /// never quotes the token.

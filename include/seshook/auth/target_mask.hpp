@@ -12,7 +12,8 @@ inline constexpr std::string_view masked_text = "<masked>";
 /// becomes "/<masked>" (the token of "/callback/<token>"), as do the value of every `token`
 /// query parameter (its name compared without case) and the user info of an absolute form
 /// ("http://user:password@host/"). A callback path that may itself be secret is shown as
-/// masked_path() shows it. Everything else is kept as it came.
+/// masked_path() shows it. So is, after the origin, every other run of min_secret_length or
+/// more token characters: a token sent to a mistyped path. Everything else is kept as it came.
 std::string mask_target(std::string_view target, std::string_view callback_path);
 
 }  // namespace seshook

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -8,8 +10,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "seshook/config/config_error.hpp"
 
@@ -41,7 +41,8 @@ public:
                           const std::vector<std::string>& allowed);
 
     /// An array of strings.
-    std::vector<std::string> string_list_or(std::string_view key, std::vector<std::string> fallback);
+    std::vector<std::string> string_list_or(std::string_view key,
+                                            std::vector<std::string> fallback);
 
     /// A string or an array of strings; a string gives a list of one.
     std::vector<std::string> strings_or(std::string_view key, std::vector<std::string> fallback);

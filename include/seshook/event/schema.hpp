@@ -1,13 +1,12 @@
 #pragma once
 
+#include <boost/system/result.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/system/result.hpp>
 
 #include "seshook/event/event_type.hpp"
 
@@ -54,7 +53,7 @@ struct schema_limits {
 /// One event that passed validation, with the fields seshook itself uses.
 struct validated_event {
     event_type type = event_type::unknown;
-    std::string event;        // the name as received
+    std::string event;  // the name as received
     std::string email;
     std::string bulk_id;
     std::string reason;       // "" when absent
@@ -62,8 +61,8 @@ struct validated_event {
     std::string link;         // "" when absent
     std::string username;     // the Tencent account id (appId, digits), "" when absent
     std::optional<std::int64_t> timestamp;  // Unix seconds when present
-    std::string id;           // make_event_id() of the identity fields
-    std::string raw;          // the element's exact bytes as received
+    std::string id;                         // make_event_id() of the identity fields
+    std::string raw;                        // the element's exact bytes as received
     bool unknown_event = false;
 };
 
