@@ -26,7 +26,8 @@ int run_replay(const std::string& config_path, const std::string& sink_name,
                const std::string& input, const std::string& log_level) {
     try {
         const seshook::config cfg = seshook::load_config(config_path);
-        seshook::set_up_logging(log_level.empty() ? cfg.log_level : log_level);
+        seshook::set_up_logging(log_level.empty() ? cfg.log_level : log_level,
+                                cfg.log_output_format);
         return seshook::replay_events(cfg, sink_name, input, std::cout, std::cerr).exit_code();
     } catch (const seshook::config_error& e) {
         std::cerr << "seshook: " << e.what() << '\n';
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
     }
 
     // Run until told to stop.
-    seshook::set_up_logging(log_level.empty() ? cfg.log_level : log_level);
+    seshook::set_up_logging(log_level.empty() ? cfg.log_level : log_level, cfg.log_output_format);
     spdlog::info("[daemon] seshook {} starting with {}", SESHOOK_VERSION, config_path);
-    return seshook::run_daemon(cfg);
+    return seshook::run_daemon(cfg, log_level);
 }

@@ -291,6 +291,10 @@ void check_listeners(const config& cfg, std::string_view source, std::string_vie
 void read_log(const toml::table& table, const std::string& source, config& cfg) {
     table_reader reader(table, source, "log");
     cfg.log_level = reader.choice_or("level", cfg.log_level, log_levels);
+    const std::string format =
+        reader.choice_or("format", std::string(to_string(cfg.log_output_format)), {"text", "json"});
+    cfg.log_output_format = format == "json" ? log_format::json : log_format::text;
+    cfg.access_log = reader.boolean_or("access", cfg.access_log);
     reader.finish();
 }
 

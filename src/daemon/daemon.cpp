@@ -1,6 +1,5 @@
 #include "seshook/daemon/daemon.hpp"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -16,8 +15,10 @@
 #include <vector>
 
 #include "seshook/auth/network_list.hpp"
+#include "seshook/daemon/config_reload.hpp"
 #include "seshook/daemon/intakes.hpp"
 #include "seshook/event/recent_ids.hpp"
+#include "seshook/http/access_log.hpp"
 #include "seshook/http/server.hpp"
 #include "seshook/http/tls_context.hpp"
 #include "seshook/sinks/dispatcher.hpp"
@@ -213,15 +214,9 @@ std::optional<std::string> open_endpoint_warning(const auth_config& auth, std::s
         bound);
 }
 
-void set_up_logging(const std::string& level) {
-    auto logger = spdlog::stderr_color_mt("seshook");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(level));
-    spdlog::flush_on(spdlog::level::info);
-}
+int run_daemon(const config& cfg, const std::string& log_level_override) {
+    set_access_log(cfg.access_log);
 
-int run_daemon(const config& cfg) {
     // Load the certificate of the HTTPS listener before anything opens. main() checked it
     // already, but the files may have changed since.
     std::shared_ptr<tls_context_store> tls;
@@ -289,9 +284,7 @@ int run_daemon(const config& cfg) {
         if (cfg.dedup.enabled) recent = std::make_unique<recent_ids>(cfg.dedup.window);
         intake = std::make_unique<memory_intake>(sinks, recent.get());
     }
-    const auto retry_after =
-        std::max(std::chrono::seconds(1),
-                 std::chrono::duration_cast<std::chrono::seconds>(cfg.spool.retry_after));
+    const auto retry_after = retry_after_of(cfg.spool);
 
     // Listen.
     const unsigned threads = io_thread_count(cfg.server);
@@ -310,8 +303,11 @@ int run_daemon(const config& cfg) {
         return 1;
     }
 
-    // SIGHUP reopens files and reloads the certificate; SIGTERM and SIGINT begin a graceful
-    // stop.
+    // The config file is read again on SIGHUP, on a thread of the reloader's own.
+    config_reloader reloader(cfg, sinks, handler, spool.get(), log_level_override);
+
+    // SIGHUP reopens files, reloads the certificate and the config; SIGTERM and SIGINT begin a
+    // graceful stop.
     const auto stop_deadline = std::make_shared<steady_clock::time_point>();
     net::steady_timer drain_timer(io);
     net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
@@ -319,17 +315,19 @@ int run_daemon(const config& cfg) {
         [&](const boost::system::error_code& ec, int signal_number) {
             if (ec) return;
             if (signal_number == SIGHUP) {
-                spdlog::info("[daemon] SIGHUP: reopening files{}",
-                             tls ? " and reloading the certificate" : "");
+                spdlog::info("[daemon] SIGHUP: reopening files{}, reloading {}",
+                             tls ? ", reloading the certificate" : "", cfg.source);
                 sinks.reopen();
                 rejects.reopen();
                 if (tls) tls->reload();
+                reloader.request();
                 signals.async_wait(on_signal);
                 return;
             }
+            const auto grace = reloader.current()->server.shutdown_grace;
             spdlog::info("[daemon] signal {}: stopping (grace {} ms)", signal_number,
-                         cfg.server.shutdown_grace.count());
-            *stop_deadline = steady_clock::now() + cfg.server.shutdown_grace;
+                         grace.count());
+            *stop_deadline = steady_clock::now() + grace;
             srv.stop();
             signals.cancel();
             stop_when_drained(io, drain_timer, srv, *stop_deadline);
@@ -347,7 +345,9 @@ int run_daemon(const config& cfg) {
     run_io(io);
     for (auto& t : pool) t.join();
 
-    // Let the sinks drain in what is left of the grace period; what remains is kept.
+    // Let a reload in progress finish, then the sinks drain in what is left of the grace
+    // period; what remains is kept.
+    reloader.stop();
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::max(*stop_deadline - steady_clock::now(), steady_clock::duration::zero()));
     const bool drained = sinks.stop(left);

@@ -48,22 +48,50 @@ callback_handler::callback_handler(const server_config& server, const schema_con
                                    event_intake& intake, rejects_store& rejects,
                                    std::chrono::seconds retry_after, const auth_config& auth,
                                    rate_limiter::now_fn now)
-    : callback_path_(server.callback_path),
-      schema_(schema),
-      intake_(intake),
+    : intake_(intake),
       rejects_(rejects),
-      retry_after_(retry_after),
-      allow_networks_(auth.allow_networks),
-      trusted_proxies_(auth.trusted_proxies),
-      secrets_(auth.tokens, auth.basic_users),
-      tokens_configured_(!auth.tokens.empty()),
-      accounts_(auth.accounts),
+      now_(std::move(now)),
+      policy_(make_policy(server, schema, retry_after, auth, nullptr)),
       forbidden_log_("auth", std::chrono::seconds(1), report_level::warn),
-      limited_log_("auth", std::chrono::seconds(1), report_level::warn) {
-    if (server.rate_limit > 0) {
-        limiter_ = std::make_unique<rate_limiter>(
-            server.rate_limit, std::max(1u, server.rate_burst), 65536, std::move(now));
+      limited_log_("auth", std::chrono::seconds(1), report_level::warn) {}
+
+callback_handler::policy_ptr callback_handler::make_policy(const server_config& server,
+                                                           const schema_config& schema,
+                                                           std::chrono::seconds retry_after,
+                                                           const auth_config& auth,
+                                                           const policy* previous) const {
+    auto p = std::make_shared<policy>();
+    p->callback_path = server.callback_path;
+    p->schema = schema;
+    p->retry_after = retry_after;
+    p->allow_networks = auth.allow_networks;
+    p->trusted_proxies = auth.trusted_proxies;
+    p->secrets = secret_check(auth.tokens, auth.basic_users);
+    p->tokens_configured = !auth.tokens.empty();
+    p->accounts = auth.accounts;
+    p->rate_limit = server.rate_limit;
+    p->rate_burst = server.rate_burst;
+
+    // NOTE: an unchanged limit keeps its limiter, so that a reload hands no client a fresh
+    // burst.
+    if (previous != nullptr && previous->rate_limit == p->rate_limit &&
+        previous->rate_burst == p->rate_burst) {
+        p->limiter = previous->limiter;
+    } else if (server.rate_limit > 0) {
+        p->limiter = std::make_shared<rate_limiter>(server.rate_limit,
+                                                    std::max(1u, server.rate_burst), 65536, now_);
     }
+    return p;
+}
+
+void callback_handler::update(const server_config& server, const schema_config& schema,
+                              std::chrono::seconds retry_after, const auth_config& auth) {
+    const policy_ptr previous = policy_.load();
+    policy_.store(make_policy(server, schema, retry_after, auth, previous.get()));
+}
+
+std::string callback_handler::masked_target(std::string_view target) const {
+    return mask_target(target, policy_.load()->callback_path);
 }
 
 void callback_handler::handle(http::verb method, std::string_view target, std::string_view body,
@@ -77,6 +105,7 @@ void callback_handler::handle(http::verb method, std::string_view target, std::s
 }
 
 void callback_handler::handle(const http_request_info& request, reply_fn reply) {
+    const policy_ptr p = policy_.load();
     const target_parts target = split_target(request.target);
 
     // The health endpoint answers anyone, so that load balancers need neither secret nor place
@@ -90,20 +119,20 @@ void callback_handler::handle(const http_request_info& request, reply_fn reply) 
 
     // Find who is asking, through trusted proxies; refuse those not allowed or sending too fast.
     const client_address client =
-        resolve_client(request.peer, request.forwarded_for, request.real_ip, trusted_proxies_);
+        resolve_client(request.peer, request.forwarded_for, request.real_ip, p->trusted_proxies);
     if (!request.screened) {
-        if (auto refusal = admit(client, request.target)) return reply(std::move(*refusal));
+        if (auto refusal = admit(*p, client, request.target)) return reply(std::move(*refusal));
     }
 
     // The callback endpoint, with a valid secret when secrets are configured, takes POST only.
-    if (addresses_callback(target, request.authorization)) {
+    if (addresses_callback(*p, target, request.authorization)) {
         if (request.method == http::verb::post) {
-            return accept_callback(request.body, client.text, std::move(reply));
+            return accept_callback(p, request.body, client.text, std::move(reply));
         }
         return reply(http_answer{405, error_body("method_not_allowed", "use POST"), "POST"});
     }
 
-    reply(answer_not_found(request.target, client));
+    reply(answer_not_found(*p, request.target, client));
 }
 
 std::optional<http_answer> callback_handler::screen(const http_request_info& head) {
@@ -112,14 +141,15 @@ std::optional<http_answer> callback_handler::screen(const http_request_info& hea
     if (target.path == health_path) return std::nullopt;
 
     // The same checks as handle(), in the same order, up to the body.
+    const policy_ptr p = policy_.load();
     const client_address client =
-        resolve_client(head.peer, head.forwarded_for, head.real_ip, trusted_proxies_);
-    if (auto refusal = admit(client, head.target)) return refusal;
-    if (addresses_callback(target, head.authorization)) return std::nullopt;
-    return answer_not_found(head.target, client);
+        resolve_client(head.peer, head.forwarded_for, head.real_ip, p->trusted_proxies);
+    if (auto refusal = admit(*p, client, head.target)) return refusal;
+    if (addresses_callback(*p, target, head.authorization)) return std::nullopt;
+    return answer_not_found(*p, head.target, client);
 }
 
-http_answer callback_handler::answer_not_found(std::string_view target,
+http_answer callback_handler::answer_not_found(const policy& p, std::string_view target,
                                                const client_address& client) {
     // NOTE: a missing or wrong secret gets the very answer of an unknown path, so that no one
     // learns from it that the endpoint exists; no challenge (WWW-Authenticate) is sent for the
@@ -128,22 +158,22 @@ http_answer callback_handler::answer_not_found(std::string_view target,
     counters_.requests_not_found.fetch_add(1, std::memory_order_relaxed);
     if (spdlog::should_log(spdlog::level::debug)) {
         spdlog::debug("[http] 404 for {} from {}",
-                      printable(mask_target(target, callback_path_), max_logged_text),
+                      printable(mask_target(target, p.callback_path), max_logged_text),
                       printable(client.text, max_logged_text));
     }
     return not_found();
 }
 
-std::optional<http_answer> callback_handler::admit(const client_address& client,
+std::optional<http_answer> callback_handler::admit(const policy& p, const client_address& client,
                                                    std::string_view target) {
     // Only the allowed networks may post.
     // NOTE: not kept in the rejects file, as scanners from everywhere would fill it.
-    if (!allow_networks_.empty() &&
-        !(client.address && allow_networks_.contains(*client.address))) {
+    if (!p.allow_networks.empty() &&
+        !(client.address && p.allow_networks.contains(*client.address))) {
         counters_.requests_forbidden.fetch_add(1, std::memory_order_relaxed);
         const std::string what =
             target.empty() ? std::string("an unreadable request")
-                           : printable(mask_target(target, callback_path_), max_logged_text);
+                           : printable(mask_target(target, p.callback_path), max_logged_text);
         forbidden_log_.report(
             fmt::format("client {} is not in [auth] allow_networks, answered 403 ({})",
                         printable(client.text, max_logged_text), what));
@@ -151,8 +181,8 @@ std::optional<http_answer> callback_handler::admit(const client_address& client,
     }
 
     // Each client may send its burst at once, then the rate; the answer says when to retry.
-    if (!limiter_) return std::nullopt;
-    const auto decision = limiter_->take(bucket_key(client));
+    if (!p.limiter) return std::nullopt;
+    const auto decision = p.limiter->take(bucket_key(client));
     if (decision.allowed) return std::nullopt;
     counters_.requests_rate_limited.fetch_add(1, std::memory_order_relaxed);
     limited_log_.report(fmt::format("client {} is over [server] rate_limit, answered 429",
@@ -162,35 +192,35 @@ std::optional<http_answer> callback_handler::admit(const client_address& client,
     return answer;
 }
 
-bool callback_handler::addresses_callback(const target_parts& target,
+bool callback_handler::addresses_callback(const policy& p, const target_parts& target,
                                           std::string_view authorization) const {
     // The path: the callback path itself, or, when tokens are configured, one more segment
     // after it that holds the token.
     std::optional<std::string_view> token;
-    if (target.path != callback_path_) {
-        if (!tokens_configured_) return false;
-        token = rest_after(target.path, callback_path_);
+    if (target.path != p.callback_path) {
+        if (!p.tokens_configured) return false;
+        token = rest_after(target.path, p.callback_path);
         if (!token || token->empty() || token->find('/') != std::string_view::npos) return false;
-    } else if (tokens_configured_) {
+    } else if (p.tokens_configured) {
         token = query_value(target.query, "token");
     }
 
     // Then the secret, when one is required.
-    return secrets_.passes(token, authorization);
+    return p.secrets.passes(token, authorization);
 }
 
-void callback_handler::accept_callback(std::string_view body, std::string_view peer,
+void callback_handler::accept_callback(policy_ptr p, std::string_view body, std::string_view peer,
                                        reply_fn reply) {
     // Validate the whole body; one bad element refuses the request, so Tencent's retry (or an
     // operator's replay) resends it whole and nothing is half-accepted.
-    auto parsed = parse_callback(body, schema_.mode, schema_.limits);
+    auto parsed = parse_callback(body, p->schema.mode, p->schema.limits);
     if (!parsed) {
         const schema_rejection& why = parsed.error();
         return reply(reject(400, to_string(why.error), why.detail, peer, body));
     }
 
     // Take only the events of the listed accounts; one that is not listed refuses the request.
-    if (auto refusal = check_accounts(*parsed, peer, body)) return reply(std::move(*refusal));
+    if (auto refusal = check_accounts(*p, *parsed, peer, body)) return reply(std::move(*refusal));
 
     // Turn each event into a shared record.
     const auto now = std::chrono::system_clock::now();
@@ -209,17 +239,18 @@ void callback_handler::accept_callback(std::string_view body, std::string_view p
     // promises (committed to the spool, or queued in memory).
     const std::size_t events = records.size();
     intake_.take(std::move(records),
-                 [this, events, reply = std::move(reply)](intake_result result) {
-                     reply(answer_intake(result, events));
+                 [this, p = std::move(p), events, reply = std::move(reply)](intake_result result) {
+                     reply(answer_intake(*p, result, events));
                  });
 }
 
 std::optional<http_answer> callback_handler::check_accounts(
-    const std::vector<validated_event>& events, std::string_view client, std::string_view body) {
-    if (accounts_.empty()) return std::nullopt;
+    const policy& p, const std::vector<validated_event>& events, std::string_view client,
+    std::string_view body) {
+    if (p.accounts.empty()) return std::nullopt;
     for (std::size_t i = 0; i < events.size(); ++i) {
         const std::string& account = events[i].username;
-        if (accounts_.contains(account)) continue;
+        if (p.accounts.contains(account)) continue;
 
         // NOTE: kept in the rejects file, body and all: the list may be what is wrong (a new
         // account not added yet), and the operator replays the body once it is fixed.
@@ -232,7 +263,8 @@ std::optional<http_answer> callback_handler::check_accounts(
     return std::nullopt;
 }
 
-http_answer callback_handler::answer_intake(const intake_result& result, std::size_t events) {
+http_answer callback_handler::answer_intake(const policy& p, const intake_result& result,
+                                            std::size_t events) {
     switch (result.outcome) {
         case intake_result::status::accepted: {
             counters_.requests_accepted.fetch_add(1, std::memory_order_relaxed);
@@ -252,7 +284,7 @@ http_answer callback_handler::answer_intake(const intake_result& result, std::si
                 "the spool is full: callbacks are answered 503 until the sinks "
                 "catch up (see [spool] max_bytes)");
             http_answer answer{503, error_body("spool_full", "the spool is full, retry later")};
-            answer.retry_after = retry_after_;
+            answer.retry_after = p.retry_after;
             return answer;
         }
         case intake_result::status::failed:
@@ -270,10 +302,11 @@ http_answer callback_handler::refuse_unreadable(unsigned status, std::string_vie
     // A peer that may not post, or not now, is told so, and nothing of it is kept.
     // NOTE: the forwarding headers of a request that could not be read are not to be trusted,
     // so behind a trusted proxy the client is unknown and the request is kept as before.
-    const client_address client = resolve_client(peer, "", "", trusted_proxies_);
-    const bool behind_proxy = client.address && trusted_proxies_.contains(*client.address);
+    const policy_ptr p = policy_.load();
+    const client_address client = resolve_client(peer, "", "", p->trusted_proxies);
+    const bool behind_proxy = client.address && p->trusted_proxies.contains(*client.address);
     std::optional<http_answer> refusal;
-    if (!behind_proxy && !screened) refusal = admit(client, "");
+    if (!behind_proxy && !screened) refusal = admit(*p, client, "");
     if (refusal) {
         refusal->close = true;
         return std::move(*refusal);
@@ -282,7 +315,7 @@ http_answer callback_handler::refuse_unreadable(unsigned status, std::string_vie
     // A head that could not be read holds no secret to judge: when secrets are required, it
     // is answered but not kept, or anyone could fill the rejects file; such a request has no
     // readable body to replay anyway.
-    if (!screened && secrets_.required()) {
+    if (!screened && p->secrets.required()) {
         counters_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
         SPDLOG_DEBUG("[http] unreadable request from {} refused, not kept: {}",
                      printable(peer, max_logged_text), code);

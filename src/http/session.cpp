@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "http/body_decoding.hpp"
+#include "seshook/http/access_log.hpp"
 
 namespace seshook {
 
@@ -229,6 +230,9 @@ void session::do_read_header() {
     parser_->on_chunk_header(chunk_guard_);
     head_scanner_.reset();
     head_screened_ = false;
+    access_method_.clear();
+    access_target_.clear();
+    access_body_bytes_ = 0;
 
     // The head must be whole within the header timeout, the request within the request timeout,
     // both from its start, so a trickling client is cut off. A new connection's first request
@@ -273,6 +277,7 @@ void session::on_head_bytes(beast::error_code ec, std::size_t bytes) {
 
 void session::on_read_header(beast::error_code ec, std::size_t) {
     if (ec) return on_read_failed(ec);
+    note_request_head();
 
     // Framing that another parser could read differently, or too many fields, is refused before
     // any of the body is read.
@@ -337,6 +342,7 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
     ++served_requests_;
     auto request = parser_->release();
     parser_.reset();
+    access_body_bytes_ = request.body().size();
     SPDLOG_TRACE("[session:{}] {} request of {} bytes", id_, std::string(request.method_string()),
                  request.body().size());
     answering_head_ = request.method() == http::verb::head;
@@ -441,7 +447,32 @@ void session::refuse_request(unsigned status, std::string_view code, std::string
                                         head_screened_));
 }
 
+void session::note_request_head() {
+    if (!access_log_on()) return;
+    const auto& request = parser_->get();
+    access_method_ = std::string(request.method_string());
+    access_target_ = handler_.masked_target(request.target());
+}
+
+void session::log_access(const http_answer& answer) const {
+    if (!access_log_on()) return;
+    access_entry entry;
+    entry.peer = peer_;
+    entry.method = access_method_.empty() ? std::string_view("-") : access_method_;
+    entry.target = access_target_.empty() ? std::string_view("-") : access_target_;
+    entry.status = answer.status;
+    entry.body_bytes = parser_ ? parser_->get().body().size() : access_body_bytes_;
+    entry.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - request_started_);
+    const std::string outcome = outcome_of(answer);
+    entry.outcome = outcome;
+    seshook::log_access(entry);
+}
+
 void session::do_write(http_answer answer) {
+    // Log the request when the access log is on; the answer says what became of it.
+    log_access(answer);
+
     // Build the response.
     response_ = {};
     response_.version(11);

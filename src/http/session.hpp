@@ -88,6 +88,8 @@ private:
     std::optional<http_answer> screen_head();
     void refuse_request(unsigned status, std::string_view code, std::string_view detail,
                         std::string_view body, std::string_view content_encoding = {});
+    void note_request_head();
+    void log_access(const http_answer& answer) const;
     void do_write(http_answer answer);
     void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
     void do_close();
@@ -116,6 +118,10 @@ private:
     bool answering_head_ = false;
     bool tls_established_ = false;  // the handshake completed, so a TLS shutdown is due
     std::uint64_t served_requests_ = 0;
+    // For the access log, when it is on: what the request said of itself.
+    std::string access_method_;
+    std::string access_target_;  // masked
+    std::size_t access_body_bytes_ = 0;
 };
 
 }  // namespace seshook

@@ -7,6 +7,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -297,6 +298,7 @@ dispatcher::~dispatcher() {
 
 void dispatcher::set_queue_capacity(std::string_view sink_name, std::size_t capacity) {
     if (capacity == 0) throw std::invalid_argument("dispatcher: a queue capacity must be positive");
+    const std::shared_lock list_lock(workers_mutex_);
     for (auto& w : workers_) {
         if (w->target->name() == sink_name) {
             w->capacity = capacity;
@@ -308,6 +310,7 @@ void dispatcher::set_queue_capacity(std::string_view sink_name, std::size_t capa
 
 void dispatcher::use_spool(event_spool& spool, bool sync) {
     spool_ = &spool;
+    sync_ = sync;
     for (auto& w : workers_) {
         w->spool = &spool;
         w->sync = sync;
@@ -315,6 +318,8 @@ void dispatcher::use_spool(event_spool& spool, bool sync) {
 }
 
 void dispatcher::start() {
+    const std::shared_lock list_lock(workers_mutex_);
+
     // Open every sink first, so that a sink that cannot open stops the start cleanly.
     for (auto& w : workers_) {
         try {
@@ -333,19 +338,110 @@ void dispatcher::start() {
     // Then give each its worker; with a spool, each sink first takes what it had not taken
     // before the last stop.
     for (auto& w : workers_) {
-        worker* self = w.get();
-        if (spool_ != nullptr) {
-            self->reader = spool_->make_reader();
-            self->behind = spool_->position(self->target->name()) < spool_->last_seq();
-            w->thread = std::jthread([self](std::stop_token stop) { self->run_spooled(stop); });
-            continue;
-        }
-        w->thread = std::jthread(
-            [self, this](std::stop_token stop) { self->run(std::move(stop), undeliverable_); });
+        if (spool_ != nullptr) w->behind = spool_->position(w->target->name()) < spool_->last_seq();
+        launch(*w);
     }
 }
 
+void dispatcher::launch(worker& w) {
+    worker* self = &w;
+    if (spool_ != nullptr) {
+        self->reader = spool_->make_reader();
+        w.thread = std::jthread([self](std::stop_token stop) { self->run_spooled(stop); });
+        return;
+    }
+    w.thread = std::jthread(
+        [self, this](std::stop_token stop) { self->run(std::move(stop), undeliverable_); });
+}
+
+std::unique_ptr<dispatcher::worker> dispatcher::open_worker(std::unique_ptr<sink> s,
+                                                            std::size_t capacity) {
+    if (!s) throw std::invalid_argument("dispatcher: a sink is missing");
+    if (capacity == 0) throw std::invalid_argument("dispatcher: a queue capacity must be positive");
+    auto w = std::make_unique<worker>(std::move(s));
+    w->capacity = capacity;
+    w->spool = spool_;
+    w->sync = sync_;
+    // NOTE: with a spool, a sink added while running always reads the spool first: an event
+    // committed before it joined the list was dispatched without it.
+    w->behind = spool_ != nullptr;
+    w->target->open();
+    w->opened = true;
+    return w;
+}
+
+void dispatcher::add(std::unique_ptr<sink> s, std::size_t capacity) {
+    auto fresh = open_worker(std::move(s), capacity);
+    worker* added = fresh.get();
+    {
+        const std::unique_lock list_lock(workers_mutex_);
+        for (const auto& w : workers_) {
+            if (w->target->name() != added->target->name()) continue;
+            added->target->close();
+            throw std::invalid_argument(
+                fmt::format("dispatcher: a sink is already named '{}'", added->target->name()));
+        }
+        workers_.push_back(std::move(fresh));
+    }
+    launch(*added);
+}
+
+void dispatcher::replace(std::unique_ptr<sink> s, std::size_t capacity,
+                         std::chrono::milliseconds grace) {
+    auto fresh = open_worker(std::move(s), capacity);
+    worker* added = fresh.get();
+
+    // Put the new worker in the old one's place, so that records dispatched from now on queue
+    // for it; in memory mode it takes over what the old one had queued.
+    std::unique_ptr<worker> old;
+    {
+        const std::unique_lock list_lock(workers_mutex_);
+        const auto slot = std::find_if(workers_.begin(), workers_.end(), [&](const auto& w) {
+            return w->target->name() == added->target->name();
+        });
+        if (slot == workers_.end()) {
+            added->target->close();
+            throw std::invalid_argument(
+                fmt::format("dispatcher: no sink is named '{}'", added->target->name()));
+        }
+        old = std::move(*slot);
+        {
+            const std::lock_guard lock(old->mutex);
+            old->accepting = false;
+            for (auto& r : old->queue) {
+                if (added->target->wants(*r)) added->queue.push_back(std::move(r));
+            }
+            old->queue.clear();
+        }
+        *slot = std::move(fresh);
+    }
+
+    // Let the old sink finish, then start the new one, so that the two never write at once;
+    // with a spool the new one goes on from the position the old one reached.
+    wind_down({old.get()}, grace, false, "sink_replaced");
+    launch(*added);
+}
+
+bool dispatcher::remove(std::string_view sink_name, std::chrono::milliseconds grace) {
+    std::unique_ptr<worker> gone;
+    {
+        const std::unique_lock list_lock(workers_mutex_);
+        const auto slot = std::find_if(workers_.begin(), workers_.end(), [&](const auto& w) {
+            return w->target->name() == sink_name;
+        });
+        if (slot == workers_.end()) return false;
+        gone = std::move(*slot);
+        workers_.erase(slot);
+    }
+
+    // NOTE: with a spool, what the sink had still to take is left there: draining it could take
+    // long, and no one waits for it any more.
+    wind_down({gone.get()}, grace, spool_ == nullptr, "sink_removed");
+    return true;
+}
+
 void dispatcher::dispatch(std::span<const record_ptr> records) {
+    const std::shared_lock list_lock(workers_mutex_);
     for (const auto& r : records) {
         if (!r) continue;
         for (auto& w : workers_) {
@@ -383,6 +479,7 @@ void dispatcher::dispatch(std::span<const record_ptr> records) {
 
 void dispatcher::dispatch(std::span<const stored_event> events) {
     if (events.empty()) return;
+    const std::shared_lock list_lock(workers_mutex_);
     for (auto& w : workers_) {
         // Queue the events unless the worker reads from the spool anyway; a full queue only
         // sends the worker there, since the events are safe in the spool.
@@ -407,6 +504,7 @@ void dispatcher::dispatch(std::span<const stored_event> events) {
 }
 
 void dispatcher::reopen() {
+    const std::shared_lock list_lock(workers_mutex_);
     for (auto& w : workers_) {
         {
             const std::lock_guard lock(w->mutex);
@@ -417,20 +515,35 @@ void dispatcher::reopen() {
 }
 
 bool dispatcher::stop(std::chrono::milliseconds grace) {
+    std::vector<worker*> all;
+    {
+        const std::shared_lock list_lock(workers_mutex_);
+        for (const auto& w : workers_) all.push_back(w.get());
+    }
+    return wind_down(all, grace, true, "shutdown");
+}
+
+bool dispatcher::wind_down(const std::vector<worker*>& workers, std::chrono::milliseconds grace,
+                           bool drain, std::string_view why) {
     const auto deadline = std::chrono::steady_clock::now() + grace;
 
-    // Stop taking records, and let each worker end once its queue is empty.
-    for (auto& w : workers_) {
+    // Stop taking records, and let each worker end once its queue is empty; one that is not to
+    // drain ends after the event it is busy with, leaving the rest in the spool.
+    for (worker* w : workers) {
         {
             const std::lock_guard lock(w->mutex);
             w->accepting = false;
             w->draining = true;
+            if (!drain) {
+                w->stored.clear();
+                w->behind = false;
+            }
         }
         w->wake.notify_one();
     }
 
     // Wait for the queues to drain, at most until the deadline.
-    for (auto& w : workers_) {
+    for (worker* w : workers) {
         if (!w->thread.joinable()) continue;
         std::unique_lock lock(w->mutex);
         w->finished.wait_until(lock, deadline, [&] { return w->done; });
@@ -439,8 +552,8 @@ bool dispatcher::stop(std::chrono::milliseconds grace) {
     // Past it, stop the workers: a sink that waits (retries, backoff) gives up on its token.
     // NOTE: joining still waits for the record a sink is busy with; every sink must therefore
     // bound each blocking step (timeouts) and watch its stop token while it waits.
-    for (auto& w : workers_) w->thread.request_stop();
-    for (auto& w : workers_) {
+    for (worker* w : workers) w->thread.request_stop();
+    for (worker* w : workers) {
         if (w->thread.joinable()) w->thread.join();
         w->reader.reset();
     }
@@ -448,7 +561,7 @@ bool dispatcher::stop(std::chrono::milliseconds grace) {
     // Hand what is still queued to the undeliverable handler (with a spool, it stays there),
     // then close the sinks.
     bool drained = true;
-    for (auto& w : workers_) {
+    for (worker* w : workers) {
         std::deque<record_ptr> left;
         {
             const std::lock_guard lock(w->mutex);
@@ -459,7 +572,7 @@ bool dispatcher::stop(std::chrono::milliseconds grace) {
             drained = drained && spool_->position(w->target->name()) >= spool_->last_seq();
         }
         drained = drained && left.empty();
-        for (const auto& r : left) hand_over(undeliverable_, *r, w->target->name(), "shutdown");
+        for (const auto& r : left) hand_over(undeliverable_, *r, w->target->name(), why);
         if (w->opened) {
             w->target->close();
             w->opened = false;
@@ -469,6 +582,7 @@ bool dispatcher::stop(std::chrono::milliseconds grace) {
 }
 
 std::size_t dispatcher::queued() const {
+    const std::shared_lock list_lock(workers_mutex_);
     if (spool_ != nullptr) {
         std::uint64_t behind = 0;
         for (const auto& w : workers_) {
@@ -485,6 +599,7 @@ std::size_t dispatcher::queued() const {
 }
 
 std::vector<const sink*> dispatcher::sinks() const {
+    const std::shared_lock list_lock(workers_mutex_);
     std::vector<const sink*> result;
     result.reserve(workers_.size());
     for (const auto& w : workers_) result.push_back(w->target.get());

@@ -7,6 +7,8 @@
 #include <ctime>
 #include <fstream>
 #include <limits>
+#include <mutex>
+#include <shared_mutex>
 #include <system_error>
 #include <utility>
 
@@ -801,6 +803,8 @@ void event_spool::reconcile_positions(open_report& report) {
 
 void event_spool::write_positions() {
     auto& c = *db_;
+    const std::shared_lock lock(positions_mutex_);
+    for (const auto& name : removed_positions_) c.delete_position.bind(1, name).run();
     for (const auto& [name, position] : positions_) {
         c.upsert_position.bind(1, name).bind(2, position.load()).run();
     }
@@ -848,7 +852,10 @@ void event_spool::persist_positions_and_compact(std::chrono::system_clock::time_
     // Every configured sink has the events up to the lowest position; with no sink configured
     // no one waits for any event.
     std::uint64_t floor = last_seq();
-    for (const auto& [name, position] : positions_) floor = std::min(floor, position.load());
+    {
+        const std::shared_lock lock(positions_mutex_);
+        for (const auto& [name, position] : positions_) floor = std::min(floor, position.load());
+    }
 
     std::uint64_t freed = 0;
     c.transaction([&] {
@@ -865,17 +872,44 @@ void event_spool::persist_positions_and_compact(std::chrono::system_clock::time_
 }
 
 std::uint64_t event_spool::position(std::string_view sink) const {
+    const std::shared_lock lock(positions_mutex_);
     const auto found = positions_.find(sink);
     return found == positions_.end() ? 0 : found->second.load(std::memory_order_acquire);
 }
 
 void event_spool::acknowledge(std::string_view sink, std::uint64_t seq) {
+    const std::shared_lock lock(positions_mutex_);
     const auto found = positions_.find(sink);
     if (found == positions_.end()) return;
     auto& position = found->second;
     std::uint64_t current = position.load(std::memory_order_relaxed);
     while (current < seq && !position.compare_exchange_weak(current, seq)) {
     }
+}
+
+std::uint64_t event_spool::add_sink(std::string_view sink) {
+    const std::unique_lock lock(positions_mutex_);
+    if (const auto found = positions_.find(sink); found != positions_.end()) {
+        return found->second.load();
+    }
+
+    // NOTE: as at open, a new name starts with the events some sink has still to take, so that
+    // a renamed sink (added before its old name is removed) loses none of its backlog; starting
+    // at the lowest position also keeps compaction, which deletes only up to it, from taking
+    // any of them away.
+    std::uint64_t start = last_seq();
+    for (const auto& [name, position] : positions_) start = std::min(start, position.load());
+    positions_.try_emplace(std::string(sink), start);
+    std::erase(removed_positions_, sink);
+    return start;
+}
+
+void event_spool::remove_sink(std::string_view sink) {
+    const std::unique_lock lock(positions_mutex_);
+    const auto found = positions_.find(sink);
+    if (found == positions_.end()) return;
+    positions_.erase(found);
+    removed_positions_.emplace_back(sink);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -185,6 +185,20 @@ TEST(Config, ReadsEveryLogLevel) {
     }
 }
 
+TEST(Config, ReadsLogFormatAndAccessLog) {
+    EXPECT_EQ(parse("").log_output_format, log_format::text);
+    EXPECT_FALSE(parse("").access_log);
+    const config cfg = parse("[log]\nformat = \"json\"\naccess = true\n");
+    EXPECT_EQ(cfg.log_output_format, log_format::json);
+    EXPECT_TRUE(cfg.access_log);
+    EXPECT_EQ(parse("[log]\nformat = \"text\"\n").log_output_format, log_format::text);
+}
+
+TEST(ConfigErrors, LogFormatAndAccessNameTheKey) {
+    EXPECT_THAT(error_of("[log]\nformat = \"xml\"\n"), StartsWith("test.toml: log.format: "));
+    EXPECT_THAT(error_of("[log]\naccess = \"yes\"\n"), StartsWith("test.toml: log.access: "));
+}
+
 TEST(ConfigErrors, SyntaxErrorNamesFileLineAndColumn) {
     const std::string message =
         error_of("[server]\nlisten = \"127.0.0.1:8080\"\nio_threads = = 2\n");

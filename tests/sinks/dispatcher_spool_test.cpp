@@ -235,3 +235,59 @@ TEST_F(DispatcherWithSpool, StalledSinkHoldsBackNeitherTheOthersNorItsEvents) {
 
 }  // namespace
 }  // namespace seshook
+
+namespace seshook {
+namespace {
+
+TEST_F(DispatcherWithSpool, AddedSinkCatchesUpFromTheSpool) {
+    auto spool = open_spool({"slow"});
+    auto slow = std::make_unique<recording_sink>("slow");
+    slow->hold();
+    auto* slow_view = slow.get();
+    auto d = make_dispatcher(std::move(slow));
+    d.use_spool(*spool, false);
+    d.start();
+    d.dispatch(commit(*spool, 10));
+
+    // The slow sink has taken none of them, so the new one starts with all ten.
+    EXPECT_EQ(spool->add_sink("audit"), 0u);
+    auto audit = std::make_unique<recording_sink>("audit");
+    auto* audit_view = audit.get();
+    d.add(std::move(audit), 100);
+    d.dispatch(commit(*spool, 5, 10));
+
+    ASSERT_TRUE(audit_view->wait_for_count(15, patience));
+    ASSERT_TRUE(wait_for_position(*spool, "audit", 15));
+    slow_view->release();
+    EXPECT_TRUE(d.stop(patience));
+}
+
+TEST_F(DispatcherWithSpool, ReplacedSinkGoesOnFromItsPosition) {
+    auto spool = open_spool({"s"});
+    auto first = std::make_unique<recording_sink>("s");
+    auto* old = first.get();
+    auto d = make_dispatcher(std::move(first));
+    d.use_spool(*spool, false);
+    d.start();
+    d.dispatch(commit(*spool, 10));
+    ASSERT_TRUE(wait_for_position(*spool, "s", 10));
+
+    // Events committed while the old sink is stuck wait in the spool for the new one.
+    old->hold();
+    d.dispatch(commit(*spool, 5, 10));
+    ASSERT_TRUE(old->wait_for_started(11, patience));
+    auto second = std::make_unique<recording_sink>("s");
+    auto* fresh = second.get();
+    d.replace(std::move(second), 100, 50ms);
+    d.dispatch(commit(*spool, 2, 15));
+
+    ASSERT_TRUE(wait_for_position(*spool, "s", 17));
+    EXPECT_EQ(old->closes(), 1u);
+    // NOTE: the old sink takes the event it was held on when the stop releases it.
+    EXPECT_EQ(old->count() + fresh->count(), 17u);
+    EXPECT_EQ(fresh->records().back().event.email, "user16@example.com");
+    EXPECT_TRUE(d.stop(patience));
+}
+
+}  // namespace
+}  // namespace seshook

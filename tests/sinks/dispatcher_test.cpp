@@ -1,5 +1,6 @@
 #include "seshook/sinks/dispatcher.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -356,6 +357,119 @@ TEST(Dispatcher, FileSinkOnAFullDiskHandsWhatFailedToTheHandler) {
     EXPECT_THAT(entries, SizeIs(records.size() - in_file.size()));
     EXPECT_THAT(entries, Each(Field(&handed_over::why, "sink_failed")));
     for (const auto& entry : entries) EXPECT_FALSE(in_file.contains(entry.id)) << entry.id;
+}
+
+}  // namespace
+}  // namespace seshook
+
+namespace seshook {
+namespace {
+
+using testing::make_test_record_ptr;
+using testing::recording_sink;
+
+std::vector<record_ptr> numbered_records(int first, int count) {
+    std::vector<record_ptr> records;
+    for (int i = first; i < first + count; ++i) {
+        records.push_back(make_test_record_ptr("delivered", fmt::format("user{}@example.com", i)));
+    }
+    return records;
+}
+
+TEST(DispatcherChanges, AddedSinkTakesTheRecordsFromThenOn) {
+    std::vector<std::unique_ptr<sink>> sinks;
+    sinks.push_back(std::make_unique<recording_sink>("first"));
+    dispatcher d(std::move(sinks), nullptr);
+    d.start();
+    d.dispatch(numbered_records(0, 2));
+
+    auto added = std::make_unique<recording_sink>("second");
+    auto* second = added.get();
+    d.add(std::move(added), 100);
+    EXPECT_EQ(second->opens(), 1u);
+    d.dispatch(numbered_records(2, 3));
+
+    ASSERT_TRUE(second->wait_for_count(3, std::chrono::seconds(10)));
+    EXPECT_TRUE(d.stop(std::chrono::seconds(10)));
+    EXPECT_EQ(second->count(), 3u);
+    EXPECT_EQ(d.sinks().size(), 2u);
+    EXPECT_THROW(d.add(std::make_unique<recording_sink>("first"), 100), std::invalid_argument);
+}
+
+TEST(DispatcherChanges, ReplacedSinkHandsItsQueueToTheNewOne) {
+    std::vector<std::unique_ptr<sink>> sinks;
+    auto held = std::make_unique<recording_sink>("s");
+    auto* old = held.get();
+    old->hold();
+    sinks.push_back(std::move(held));
+    std::mutex mutex;
+    std::vector<std::string> handed;
+    dispatcher d(std::move(sinks), [&](const record&, std::string_view, std::string_view why) {
+        const std::lock_guard lock(mutex);
+        handed.emplace_back(why);
+    });
+    d.start();
+    const auto records = numbered_records(0, 5);
+    d.dispatch(records);
+    ASSERT_TRUE(old->wait_for_started(1, std::chrono::seconds(10)));
+
+    // The old sink is busy with the first record; the four queued behind it move over.
+    auto fresh = std::make_unique<recording_sink>("s");
+    auto* replacement = fresh.get();
+    d.replace(std::move(fresh), 100, std::chrono::milliseconds(50));
+    d.dispatch(numbered_records(5, 1));
+
+    ASSERT_TRUE(replacement->wait_for_count(5, std::chrono::seconds(10)));
+    EXPECT_TRUE(d.stop(std::chrono::seconds(10)));
+    EXPECT_EQ(old->closes(), 1u);
+    const auto got = replacement->records();
+    ASSERT_EQ(got.size(), 5u);
+    EXPECT_EQ(got[0].event.id, records[1]->event.id);  // in order, after the one in progress
+    // NOTE: the recording sink takes the record it was held on when the stop releases it.
+    EXPECT_EQ(old->count() + handed.size(), 1u);
+}
+
+TEST(DispatcherChanges, ReplacingAnUnknownSinkChangesNothing) {
+    std::vector<std::unique_ptr<sink>> sinks;
+    sinks.push_back(std::make_unique<recording_sink>("s"));
+    dispatcher d(std::move(sinks), nullptr);
+    d.start();
+    auto stranger = std::make_unique<recording_sink>("other");
+    auto* view = stranger.get();
+    EXPECT_THROW(d.replace(std::move(stranger), 10, std::chrono::milliseconds(10)),
+                 std::invalid_argument);
+    EXPECT_EQ(d.sinks().size(), 1u);
+    EXPECT_EQ(d.sinks()[0]->name(), "s");
+    (void)view;
+    EXPECT_TRUE(d.stop(std::chrono::seconds(10)));
+}
+
+TEST(DispatcherChanges, RemovedSinkHandsOverWhatItCouldNotTake) {
+    std::vector<std::unique_ptr<sink>> sinks;
+    auto held = std::make_unique<recording_sink>("gone");
+    auto* gone = held.get();
+    gone->hold();
+    sinks.push_back(std::move(held));
+    sinks.push_back(std::make_unique<recording_sink>("stays"));
+    std::mutex mutex;
+    std::vector<std::string> handed;
+    dispatcher d(std::move(sinks), [&](const record&, std::string_view, std::string_view why) {
+        const std::lock_guard lock(mutex);
+        handed.emplace_back(why);
+    });
+    d.start();
+    d.dispatch(numbered_records(0, 3));
+    ASSERT_TRUE(gone->wait_for_started(1, std::chrono::seconds(10)));
+
+    EXPECT_TRUE(d.remove("gone", std::chrono::milliseconds(50)));
+    EXPECT_FALSE(d.remove("gone", std::chrono::milliseconds(50)));
+    d.dispatch(numbered_records(3, 2));
+
+    EXPECT_TRUE(d.stop(std::chrono::seconds(10)));
+    EXPECT_EQ(gone->closes(), 1u);
+    EXPECT_EQ(gone->count() + handed.size(), 3u);
+    for (const auto& why : handed) EXPECT_EQ(why, "sink_removed");
+    ASSERT_EQ(d.sinks().size(), 1u);
 }
 
 }  // namespace

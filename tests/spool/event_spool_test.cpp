@@ -582,3 +582,41 @@ TEST_F(EventSpool, ASecondCorruptionGetsItsOwnName) {
 
 }  // namespace
 }  // namespace seshook
+
+namespace seshook {
+namespace {
+
+TEST_F(EventSpool, AddedSinkStartsWithTheEventsSomeSinkHasStillToTake) {
+    auto spool = open();
+    spool->commit(make_events(1, 10), t0);
+    spool->acknowledge("file", 10);
+    spool->acknowledge("forward", 4);
+
+    // The new sink starts at the lowest position, so compaction keeps what it has to take.
+    EXPECT_EQ(spool->add_sink("audit"), 4u);
+    EXPECT_EQ(spool->position("audit"), 4u);
+    spool->persist_positions_and_compact(t0);
+    EXPECT_EQ(spool->make_reader()->read_from(1, 100).size(), 6u);
+
+    // A sink already configured keeps its position.
+    EXPECT_EQ(spool->add_sink("file"), 10u);
+}
+
+TEST_F(EventSpool, RemovedSinkNoLongerHoldsEventsBackAndLosesItsRow) {
+    auto spool = open();
+    spool->commit(make_events(1, 10), t0);
+    spool->acknowledge("file", 10);
+    spool->acknowledge("forward", 2);
+
+    spool->remove_sink("forward");
+    spool->persist_positions_and_compact(t0);
+
+    EXPECT_TRUE(spool->make_reader()->read_from(1, 100).empty());
+    EXPECT_EQ(spool->position("forward"), 0u);
+    spool->acknowledge("forward", 10);  // ignored: no longer configured
+    EXPECT_EQ(query_text(opts_.path, "SELECT COUNT(*) FROM positions WHERE sink = 'forward'"), "0");
+    EXPECT_EQ(query_text(opts_.path, "SELECT seq FROM positions WHERE sink = 'file'"), "10");
+}
+
+}  // namespace
+}  // namespace seshook

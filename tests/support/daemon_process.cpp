@@ -51,7 +51,7 @@ std::string make_config_text(const daemon_options& options, const std::filesyste
     if (!options.tls_toml.empty()) {
         text += "[tls]\nlisten = \"127.0.0.1:0\"\n" + options.tls_toml + "\n\n";
     }
-    text += "[log]\nlevel = \"" + options.log_level + "\"\n\n";
+    text += "[log]\nlevel = \"" + options.log_level + "\"\n" + options.log_toml + "\n\n";
     text += "[schema]\n" + options.schema_toml + "\n\n";
     text += "[rejects]\npath = \"{dir}/rejects.jsonl\"\n\n";
     text += options.tables_toml + "\n\n";
@@ -60,6 +60,18 @@ std::string make_config_text(const daemon_options& options, const std::filesyste
     }
     text += options.sinks_toml + "\n";
     return expand_dir(std::move(text), dir);
+}
+
+// Returns a line of the log as the text format writes its message, "[component] message", also
+// when the daemon logs in json format.
+std::string as_text_line(const std::string& line) {
+    if (line.empty() || line.front() != '{') return line;
+    const auto parsed = nlohmann::json::parse(line, nullptr, false);
+    if (!parsed.is_object() || !parsed.contains("component") || !parsed.contains("message")) {
+        return line;
+    }
+    return "[" + parsed["component"].get<std::string>() + "] " +
+           parsed["message"].get<std::string>();
 }
 
 void write_file(const std::filesystem::path& path, std::string_view text) {
@@ -222,6 +234,14 @@ daemon_process::~daemon_process() {
     }
 }
 
+void daemon_process::rewrite_config(const daemon_options& options) const {
+    // NOTE: written to a new file and renamed over the old one, so that the daemon never reads
+    // half of it.
+    const auto next = dir_ / "seshook.toml.next";
+    write_file(next, make_config_text(options, dir_));
+    std::filesystem::rename(next, config_path());
+}
+
 void daemon_process::send_signal(int signal_number) const {
     if (pid_ <= 0 || exit_code_) throw std::logic_error("send_signal: seshook is not running");
     if (::kill(pid_, signal_number) != 0) throw errno_error("kill");
@@ -293,7 +313,8 @@ void daemon_process::stop_reader() {
 }
 
 std::optional<std::uint16_t> daemon_process::find_port_locked(std::string_view marker) const {
-    for (const auto& line : lines_) {
+    for (const auto& output_line : lines_) {
+        const std::string line = as_text_line(output_line);
         const auto at = line.find(marker);
         if (at == std::string::npos) continue;
         const auto start = at + marker.size();

@@ -30,6 +30,7 @@ struct daemon_options {
     std::string sinks_toml;                // extra [[sinks]] tables, appended at the end
     bool file_sink = true;                 // a file sink "events" writing {dir}/events.jsonl
     std::string log_level = "info";        // the daemon needs at least info to announce its port
+    std::string log_toml;                  // more lines of [log], e.g. `format = "json"`
     std::vector<std::string> arguments;    // extra command-line arguments
     std::vector<std::string> environment;  // extra "NAME=value" variables for the daemon
     std::chrono::milliseconds start_timeout{10'000};
@@ -73,6 +74,10 @@ public:
 
     /// Returns the path of the rejects file.
     std::filesystem::path rejects_path() const { return dir_ / "rejects.jsonl"; }
+
+    /// Writes the configuration file anew from `options` (its `dir` and `listen`-time ports
+    /// aside: `{dir}` stands for this daemon's folder), for a test of a reload.
+    void rewrite_config(const daemon_options& options) const;
 
     /// Sends `signal_number` to the daemon.
     void send_signal(int signal_number) const;

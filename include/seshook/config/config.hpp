@@ -17,6 +17,7 @@
 #include "seshook/auth/secret_check.hpp"
 #include "seshook/config/config_error.hpp"
 #include "seshook/event/schema.hpp"
+#include "seshook/support/log_format.hpp"
 
 namespace seshook {
 
@@ -126,6 +127,8 @@ struct config {
     schema_config schema;
     auth_config auth;
     std::string log_level = "info";
+    log_format log_output_format = log_format::text;  // [log] format
+    bool access_log = false;                          // [log] access: a line per request
     std::filesystem::path rejects_path = "var/rejects.jsonl";
     spool_config spool;
     dedup_config dedup;

@@ -80,6 +80,16 @@ public:
                      const auth_config& auth = {},
                      rate_limiter::now_fn now = &rate_limiter::clock::now);
 
+    /// Judges the requests that start from now on by the callback path, rate limit, schema and
+    /// auth of a reloaded config; requests being handled finish under the rules they started
+    /// with. The rate limiter keeps its clients when the limit is unchanged. Thread-safe.
+    void update(const server_config& server, const schema_config& schema,
+                std::chrono::seconds retry_after, const auth_config& auth);
+
+    /// Returns `target` masked for a log line, as masked_target() does with the callback path
+    /// in force.
+    std::string masked_target(std::string_view target) const;
+
     /// Answers one request that was read whole: calls `reply` exactly once, at once or (for
     /// accepted events) when the intake has kept them, perhaps on another thread. Reads
     /// nothing of `target` and `body` after it returns.
@@ -110,28 +120,45 @@ public:
     const handler_counters& counters() const noexcept { return counters_; }
 
 private:
-    std::optional<http_answer> admit(const client_address& client, std::string_view target);
-    http_answer answer_not_found(std::string_view target, const client_address& client);
-    bool addresses_callback(const target_parts& target, std::string_view authorization) const;
-    std::optional<http_answer> check_accounts(const std::vector<validated_event>& events,
+    // What a request is judged by; swapped whole by update(), never changed in place.
+    struct policy {
+        std::string callback_path;
+        schema_config schema;
+        std::chrono::seconds retry_after{5};
+        network_list allow_networks;
+        network_list trusted_proxies;
+        secret_check secrets;
+        bool tokens_configured = false;
+        std::set<std::string, std::less<>> accounts;
+        unsigned rate_limit = 0;
+        unsigned rate_burst = 0;
+        std::shared_ptr<rate_limiter> limiter;  // none when [server] rate_limit is 0
+    };
+    using policy_ptr = std::shared_ptr<const policy>;
+
+    policy_ptr make_policy(const server_config& server, const schema_config& schema,
+                           std::chrono::seconds retry_after, const auth_config& auth,
+                           const policy* previous) const;
+    std::optional<http_answer> admit(const policy& p, const client_address& client,
+                                     std::string_view target);
+    http_answer answer_not_found(const policy& p, std::string_view target,
+                                 const client_address& client);
+    bool addresses_callback(const policy& p, const target_parts& target,
+                            std::string_view authorization) const;
+    std::optional<http_answer> check_accounts(const policy& p,
+                                              const std::vector<validated_event>& events,
                                               std::string_view client, std::string_view body);
-    void accept_callback(std::string_view body, std::string_view peer, reply_fn reply);
-    http_answer answer_intake(const intake_result& result, std::size_t events);
+    void accept_callback(policy_ptr p, std::string_view body, std::string_view peer,
+                         reply_fn reply);
+    http_answer answer_intake(const policy& p, const intake_result& result, std::size_t events);
     http_answer reject(unsigned status, std::string_view code, std::string_view detail,
                        std::string_view peer, std::string_view body,
                        std::string_view content_encoding = {});
 
-    std::string callback_path_;
-    schema_config schema_;
     event_intake& intake_;
     rejects_store& rejects_;
-    std::chrono::seconds retry_after_;
-    network_list allow_networks_;
-    network_list trusted_proxies_;
-    secret_check secrets_;
-    bool tokens_configured_;
-    std::set<std::string, std::less<>> accounts_;
-    std::unique_ptr<rate_limiter> limiter_;  // none when [server] rate_limit is 0
+    rate_limiter::now_fn now_;
+    std::atomic<policy_ptr> policy_;
     error_reporter forbidden_log_;
     error_reporter limited_log_;
     error_reporter full_errors_{"spool"};

@@ -4,7 +4,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -52,6 +54,26 @@ public:
     /// Queues events just committed to the spool, in seq order; never blocks. At least once.
     void dispatch(std::span<const stored_event> events);
 
+    /// Adds a sink while running (a reloaded config): opens it, then gives it its worker; with a
+    /// spool it first takes the events still there from its position on (see
+    /// event_spool::add_sink(), which the caller calls first). Throws when the sink cannot open,
+    /// and then nothing changed.
+    void add(std::unique_ptr<sink> s, std::size_t capacity);
+
+    /// Replaces the running sink of the same name with `s` (changed settings): opens `s`, lets
+    /// the old sink finish the record it is busy with (for at most `grace`), then starts `s`.
+    /// No record is lost: in memory mode the records queued for the old sink move to the new one
+    /// (those its filter takes), and one the old sink could not finish goes to the
+    /// undeliverable handler; with a spool the new sink goes on from the name's position. Throws
+    /// when `s` cannot open or no sink has its name, and then nothing changed.
+    void replace(std::unique_ptr<sink> s, std::size_t capacity, std::chrono::milliseconds grace);
+
+    /// Removes the named sink while running: it takes no new record, and in memory mode it has
+    /// `grace` to take what it has queued, the rest going to the undeliverable handler; with a
+    /// spool it stops after the record it is busy with (the caller then calls
+    /// event_spool::remove_sink()). Returns false when no sink has that name.
+    bool remove(std::string_view sink_name, std::chrono::milliseconds grace);
+
     /// Asks every sink to reopen its files (SIGHUP).
     void reopen();
 
@@ -64,14 +86,24 @@ public:
     /// events the furthest-behind sink has still to take (at least once).
     std::size_t queued() const;
 
-    /// Returns the sinks, for their names and counters.
+    /// Returns the sinks, for their names and counters; valid until the sinks are changed
+    /// (add(), replace(), remove()) or the dispatcher is gone.
     std::vector<const sink*> sinks() const;
 
 private:
     struct worker;
+    void launch(worker& w);
+    bool wind_down(const std::vector<worker*>& workers, std::chrono::milliseconds grace, bool drain,
+                   std::string_view why);
+    std::unique_ptr<worker> open_worker(std::unique_ptr<sink> s, std::size_t capacity);
+
+    // NOTE: dispatch() and the other readers share the lock; only add(), replace() and
+    // remove() take it alone, to change the list. A worker's own state has its own mutex.
+    mutable std::shared_mutex workers_mutex_;
     std::vector<std::unique_ptr<worker>> workers_;
     undeliverable_handler undeliverable_;
     event_spool* spool_ = nullptr;
+    bool sync_ = false;
 };
 
 }  // namespace seshook

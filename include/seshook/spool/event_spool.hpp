@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -129,6 +130,16 @@ public:
     /// position is ignored, and so is a sink that is not configured); the writer persists it.
     void acknowledge(std::string_view sink, std::uint64_t seq);
 
+    /// Configures one more sink while the spool is open and returns its position: where it was
+    /// for a sink already configured, otherwise the lowest position of the others (the sink
+    /// starts with the events some sink has still to take). Thread-safe.
+    std::uint64_t add_sink(std::string_view sink);
+
+    /// Stops waiting for `sink`: its position is forgotten (in the database at the writer's next
+    /// commit or maintenance), and the events only it had still to take may be compacted away.
+    /// Thread-safe; a sink that is not configured is ignored.
+    void remove_sink(std::string_view sink);
+
     /// Returns the seq of the last event stored, 0 when none ever was.
     std::uint64_t last_seq() const noexcept { return last_seq_.load(std::memory_order_acquire); }
 
@@ -178,9 +189,11 @@ private:
     std::atomic<std::uint64_t> stored_bytes_{0};
     std::atomic<std::uint64_t> last_seq_{0};
     std::atomic<std::uint64_t> transactions_{0};
-    // NOTE: the map is filled at open and never changes shape afterwards, so lookups need no
-    // lock; only the positions themselves change, atomically.
+    // NOTE: the map changes shape only when the config is reloaded (add_sink, remove_sink),
+    // under the lock held exclusively; lookups share it, and the positions change atomically.
+    mutable std::shared_mutex positions_mutex_;
     std::map<std::string, std::atomic<std::uint64_t>, std::less<>> positions_;
+    std::vector<std::string> removed_positions_;  // to delete from the database
 };
 
 }  // namespace seshook
