@@ -26,8 +26,9 @@ int run_replay(const std::string& config_path, const std::string& sink_name,
                const std::string& input, const std::string& log_level) {
     try {
         const seshook::config cfg = seshook::load_config(config_path);
-        seshook::set_up_logging(log_level.empty() ? cfg.log_level : log_level,
-                                cfg.log_output_format);
+        // NOTE: in text format whatever [log] format says: the replay's own report lines on
+        // standard error are text.
+        seshook::set_up_logging(log_level.empty() ? cfg.log_level : log_level);
         return seshook::replay_events(cfg, sink_name, input, std::cout, std::cerr).exit_code();
     } catch (const seshook::config_error& e) {
         std::cerr << "seshook: " << e.what() << '\n';

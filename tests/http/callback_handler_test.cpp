@@ -708,3 +708,60 @@ TEST(CallbackHandlerAuth, TokenNeverShowsInLogsAnswersOrRejects) {
 
 }  // namespace
 }  // namespace seshook
+
+namespace seshook {
+namespace {
+
+TEST(CallbackHandlerUpdate, NewTokensReplaceTheOldOnesForTheNextRequest) {
+    harness h({}, {}, true, with_tokens({token_a}));
+    const std::string old_target = "/callback/" + std::string(token_a);
+    const std::string new_target = "/callback/" + std::string(token_b);
+    ASSERT_EQ(h.post(delivered("a@example.com"), old_target).status, 200u);
+
+    h.handler.update(h.server, h.schema, 5s, with_tokens({token_b}));
+
+    expect_like_unknown_path(h.post(delivered("b@example.com"), old_target), "old token");
+    EXPECT_EQ(h.post(delivered("c@example.com"), new_target).status, 200u);
+}
+
+TEST(CallbackHandlerUpdate, AnUnchangedRateLimitKeepsWhatClientsHaveUsed) {
+    server_config server;
+    server.rate_limit = 1;
+    server.rate_burst = 1;
+    manual_clock clock;
+    harness h(server, {}, true, {}, clock.fn());
+    ASSERT_EQ(h.post(delivered("a@example.com")).status, 200u);
+
+    // The same limit: the client's bucket is still empty.
+    h.handler.update(server, h.schema, 5s, {});
+    EXPECT_EQ(h.post(delivered("b@example.com")).status, 429u);
+
+    // A new limit starts afresh; none lets every request through.
+    server.rate_burst = 2;
+    h.handler.update(server, h.schema, 5s, {});
+    EXPECT_EQ(h.post(delivered("c@example.com")).status, 200u);
+    server.rate_limit = 0;
+    server.rate_burst = 0;
+    h.handler.update(server, h.schema, 5s, {});
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(h.post(delivered("d@example.com")).status, 200u);
+}
+
+TEST(CallbackHandlerUpdate, TheNewSchemaModeAndCallbackPathApply) {
+    harness h;
+    const std::string digits =
+        R"({"event":"delivered","email":"a@example.com","timestamp":"1717251879"})";
+    ASSERT_EQ(h.post(digits).status, 200u);
+
+    server_config server;
+    server.callback_path = "/ses";
+    schema_config strict;
+    strict.mode = schema_mode::strict;
+    h.handler.update(server, strict, 5s, {});
+
+    EXPECT_EQ(h.post(digits, "/ses").status, 400u);
+    EXPECT_EQ(h.post(delivered("b@example.com"), "/callback").status, 404u);
+    EXPECT_EQ(h.handler.masked_target("/ses/0123456789abcdef0123"), "/ses/<masked>");
+}
+
+}  // namespace
+}  // namespace seshook

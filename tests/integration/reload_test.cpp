@@ -205,16 +205,17 @@ TEST_F(Reload, RotatesTokensWithoutARestart) {
 TEST_F(Reload, AppliesTheNewSchemaModeAndRateLimit) {
     daemon_options options;
     auto& daemon = start_daemon(options);
-    const std::string extra_field = R"({"event":"delivered","email":"a@example.com",)"
-                                    R"("bulkId":"b","timestamp":1717251879,"surprise":1})";
-    EXPECT_EQ(send_once(daemon.port(), make_post("/callback", extra_field)).status, 200u);
+    // A timestamp as a digit string passes in lenient mode only.
+    const std::string digit_string = R"({"event":"delivered","email":"a@example.com",)"
+                                     R"("bulkId":"b","timestamp":"1717251879"})";
+    EXPECT_EQ(send_once(daemon.port(), make_post("/callback", digit_string)).status, 200u);
 
     options.schema_toml = "mode = \"strict\"";
     options.server_toml = "rate_limit = 1\nrate_burst = 1";
     reload(daemon, options, "reloaded: ");
 
     raw_connection connection(daemon.port());
-    connection.send(make_post("/callback", extra_field));
+    connection.send(make_post("/callback", digit_string));
     EXPECT_EQ(connection.read_response().status, 400u);
     connection.send(make_post("/callback", sample_event(1)));
     EXPECT_EQ(connection.read_response().status, 429u);

@@ -435,12 +435,10 @@ TEST(DispatcherChanges, ReplacingAnUnknownSinkChangesNothing) {
     dispatcher d(std::move(sinks), nullptr);
     d.start();
     auto stranger = std::make_unique<recording_sink>("other");
-    auto* view = stranger.get();
     EXPECT_THROW(d.replace(std::move(stranger), 10, std::chrono::milliseconds(10)),
                  std::invalid_argument);
     EXPECT_EQ(d.sinks().size(), 1u);
     EXPECT_EQ(d.sinks()[0]->name(), "s");
-    (void)view;
     EXPECT_TRUE(d.stop(std::chrono::seconds(10)));
 }
 
