@@ -804,6 +804,8 @@ void event_spool::reconcile_positions(open_report& report) {
 void event_spool::write_positions() {
     auto& c = *db_;
     const std::shared_lock lock(positions_mutex_);
+    // NOTE: deleted at every write, a no-op after the first: the list holds only the sinks
+    // removed while running, a handful at most.
     for (const auto& name : removed_positions_) c.delete_position.bind(1, name).run();
     for (const auto& [name, position] : positions_) {
         c.upsert_position.bind(1, name).bind(2, position.load()).run();
