@@ -86,8 +86,8 @@ public:
     void update(const server_config& server, const schema_config& schema,
                 std::chrono::seconds retry_after, const auth_config& auth);
 
-    /// Returns `target` masked for a log line, as masked_target() does with the callback path
-    /// in force.
+    /// Returns `target` masked for a log line, as mask_target() does, with the callback path in
+    /// force.
     std::string masked_target(std::string_view target) const;
 
     /// Answers one request that was read whole: calls `reply` exactly once, at once or (for
