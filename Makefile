@@ -9,7 +9,7 @@ CONFIG ?= config/seshook.toml
 DEB_PACKAGES := g++ cmake ninja-build pkg-config ca-certificates curl \
     libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libtomlplusplus-dev \
     libcli11-dev libssl-dev libgtest-dev libgmock-dev openssl libsqlite3-dev sqlite3 \
-    zlib1g-dev
+    zlib1g-dev prometheus-cpp-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -17,6 +17,7 @@
 
 #include "seshook/auth/network_list.hpp"
 #include "seshook/daemon/intakes.hpp"
+#include "seshook/daemon/operations.hpp"
 #include "seshook/event/recent_ids.hpp"
 #include "seshook/http/server.hpp"
 #include "seshook/http/tls_context.hpp"
@@ -234,6 +235,9 @@ int run_daemon(const config& cfg) {
         }
     }
 
+    // What an operator sees: metrics and readiness, filled in as the parts start.
+    daemon_operations operations(cfg);
+
     // Open where refused and undeliverable bodies go, before anything can be refused.
     rejects_store rejects(cfg.rejects_path);
     try {
@@ -283,11 +287,14 @@ int run_daemon(const config& cfg) {
     std::unique_ptr<event_intake> intake;
     if (spool) {
         writer = std::make_unique<spool_writer>(
-            *spool, [&sinks](std::span<const stored_event> events) { sinks.dispatch(events); });
+            *spool, [&sinks, &operations](std::span<const stored_event> events) {
+                operations.count_committed(events);
+                sinks.dispatch(events);
+            });
         intake = std::make_unique<spool_intake>(*writer);
     } else {
         if (cfg.dedup.enabled) recent = std::make_unique<recent_ids>(cfg.dedup.window);
-        intake = std::make_unique<memory_intake>(sinks, recent.get());
+        intake = std::make_unique<memory_intake>(sinks, recent.get(), &operations.metrics());
     }
     const auto retry_after =
         std::max(std::chrono::seconds(1),
@@ -299,9 +306,13 @@ int run_daemon(const config& cfg) {
     server_config server_settings = cfg.server;
     server_settings.max_connections = connections_that_fit(cfg.server.max_connections);
     callback_handler handler(server_settings, cfg.schema, *intake, rejects, retry_after, cfg.auth);
+    handler.use_operations(operations.for_handler());
     server srv(io, server_settings, handler, tls);
+    operations.watch(sinks, spool.get(), writer.get(), srv, tls.get());
     try {
         srv.start();
+        operations.start_listener(io);
+        operations.ready().set_listening();
     } catch (const std::exception& e) {
         spdlog::critical("[server] {}", e.what());
         sinks.stop(cfg.server.shutdown_grace);
@@ -330,6 +341,7 @@ int run_daemon(const config& cfg) {
             spdlog::info("[daemon] signal {}: stopping (grace {} ms)", signal_number,
                          cfg.server.shutdown_grace.count());
             *stop_deadline = steady_clock::now() + cfg.server.shutdown_grace;
+            operations.ready().set_draining();
             srv.stop();
             signals.cancel();
             stop_when_drained(io, drain_timer, srv, *stop_deadline);
@@ -346,6 +358,7 @@ int run_daemon(const config& cfg) {
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { run_io(io); });
     run_io(io);
     for (auto& t : pool) t.join();
+    operations.release_listener();
 
     // Let the sinks drain in what is left of the grace period; what remains is kept.
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

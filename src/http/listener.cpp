@@ -101,7 +101,9 @@ std::optional<http_answer> listener::check_limits(const tcp::socket& socket) {
     // pass a limit by one connection for each listener beyond the first, no more.
     const auto refuse = [](std::string_view detail, std::chrono::seconds retry_after) {
         http_answer answer{503,
-                           R"({"error":"overloaded","detail":")" + std::string(detail) + "\"}"};
+                           R"({"error":"overloaded","detail":")" + std::string(detail) + "\"}",
+                           {},
+                           answer_reason::overloaded};
         answer.retry_after = retry_after;
         answer.close = true;
         return answer;

@@ -442,12 +442,18 @@ void session::refuse_request(unsigned status, std::string_view code, std::string
 }
 
 void session::do_write(http_answer answer) {
+    // Count the answer, and how long its request took.
+    if (auto* metrics = handler_.metrics()) {
+        metrics->count_answer(answer.status, answer.reason,
+                              std::chrono::steady_clock::now() - request_started_);
+    }
+
     // Build the response.
     response_ = {};
     response_.version(11);
     response_.result(answer.status);
     response_.set(http::field::server, "seshook");
-    response_.set(http::field::content_type, "application/json");
+    response_.set(http::field::content_type, answer.content_type);
     if (!answer.allow.empty()) response_.set(http::field::allow, answer.allow);
     if (answer.retry_after.count() > 0) {
         response_.set(http::field::retry_after, std::to_string(answer.retry_after.count()));

@@ -484,6 +484,22 @@ std::size_t dispatcher::queued() const {
     return total;
 }
 
+std::vector<std::size_t> dispatcher::queue_depths() const {
+    std::vector<std::size_t> depths;
+    depths.reserve(workers_.size());
+    for (const auto& w : workers_) {
+        if (spool_ != nullptr) {
+            const std::uint64_t last = spool_->last_seq();
+            const std::uint64_t position = spool_->position(w->target->name());
+            depths.push_back(static_cast<std::size_t>(last > position ? last - position : 0));
+            continue;
+        }
+        const std::lock_guard lock(w->mutex);
+        depths.push_back(w->queue.size());
+    }
+    return depths;
+}
+
 std::vector<const sink*> dispatcher::sinks() const {
     std::vector<const sink*> result;
     result.reserve(workers_.size());

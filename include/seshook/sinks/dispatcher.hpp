@@ -64,6 +64,10 @@ public:
     /// events the furthest-behind sink has still to take (at least once).
     std::size_t queued() const;
 
+    /// Returns, for each sink in the order of sinks(), how many records wait in its queue
+    /// (memory mode), or how many stored events it has still to take (at least once).
+    std::vector<std::size_t> queue_depths() const;
+
     /// Returns the sinks, for their names and counters.
     std::vector<const sink*> sinks() const;
 
