@@ -338,10 +338,10 @@ int run_daemon(const config& cfg) {
                 signals.async_wait(on_signal);
                 return;
             }
+            operations.ready().set_draining();
             spdlog::info("[daemon] signal {}: stopping (grace {} ms)", signal_number,
                          cfg.server.shutdown_grace.count());
             *stop_deadline = steady_clock::now() + cfg.server.shutdown_grace;
-            operations.ready().set_draining();
             srv.stop();
             signals.cancel();
             stop_when_drained(io, drain_timer, srv, *stop_deadline);

@@ -6,7 +6,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -27,6 +26,7 @@ namespace {
 
 // A scrape is a GET of a few hundred bytes: anything much larger or slower is not one.
 constexpr std::uint32_t max_head_bytes = 8192;
+constexpr std::uint64_t max_body_bytes = 1024;  // read and ignored
 constexpr auto first_request_timeout = std::chrono::seconds(10);
 constexpr auto idle_timeout = std::chrono::seconds(30);
 
@@ -47,10 +47,11 @@ public:
 
 private:
     void do_read() {
-        // A fresh parser each request; a request with a body fails to parse and ends the
-        // connection, since nothing here takes one.
+        // A fresh parser each request. Nothing here takes a body: a small one is read and
+        // ignored (so that the request gets its 404 or 405), a larger one ends the connection.
         parser_.emplace();
         parser_->header_limit(max_head_bytes);
+        parser_->body_limit(max_body_bytes);
         stream_.expires_after(served_ == 0 ? first_request_timeout : idle_timeout);
         http::async_read(
             stream_, buffer_, *parser_,
@@ -104,7 +105,7 @@ private:
 
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_{max_head_bytes};
-    std::optional<http::request_parser<http::empty_body>> parser_;
+    std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_;
     const status_pages& pages_;
     std::shared_ptr<std::atomic<std::size_t>> open_;

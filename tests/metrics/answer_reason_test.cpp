@@ -17,7 +17,9 @@ TEST(AnswerReason, EveryReasonHasItsOwnLabelAndComesBackFromIt) {
         const auto reason = static_cast<answer_reason>(i);
         const std::string label(to_string(reason));
         EXPECT_TRUE(labels.insert(label).second) << label;
-        if (reason != answer_reason::other) EXPECT_EQ(answer_reason_from_code(label), reason);
+        if (reason != answer_reason::other) {
+            EXPECT_EQ(answer_reason_from_code(label), reason);
+        }
     }
     EXPECT_EQ(labels.size(), answer_reason_count);
 }

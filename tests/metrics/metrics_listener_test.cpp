@@ -72,9 +72,14 @@ TEST(MetricsListener, ServesHealthAndReadinessAndNothingElse) {
     EXPECT_EQ(unknown.status, 404u);
     EXPECT_EQ(unknown.body, R"({"error":"not_found","detail":"no such path"})");
     const auto post =
-        send_once(h.port(), "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        send_once(h.port(), "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
     EXPECT_EQ(post.status, 405u);
     EXPECT_EQ(post.header("Allow"), "GET, HEAD");
+    EXPECT_EQ(send_once(h.port(),
+                        "POST /callback HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                        "\r\n{}")
+                  .status,
+              404u);
 }
 
 TEST(MetricsListener, KeepsTheConnectionAliveAndAnswersHeadWithoutABody) {
@@ -92,10 +97,11 @@ TEST(MetricsListener, KeepsTheConnectionAliveAndAnswersHeadWithoutABody) {
     EXPECT_TRUE(connection.wait_closed(2s));
 }
 
-TEST(MetricsListener, ClosesARequestWithABodyOrAnOversizedHead) {
+TEST(MetricsListener, ClosesARequestWithAnOversizedBodyOrHead) {
     listener_harness h;
     raw_connection with_body(h.port());
-    with_body.send("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+    with_body.send("POST /callback HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" +
+                   std::string(5000, 'a'));
     EXPECT_TRUE(with_body.wait_closed(2s));
 
     raw_connection oversized(h.port());

@@ -12,7 +12,7 @@ namespace seshook {
 
 /// A plain HTTP listener of its own that serves /metrics, /healthz and /readyz only (`[metrics]
 /// listen`), so that the figures need not be served where the callbacks come in. Every other
-/// path is 404. It has small limits of its own (few connections, a small head, no body, short
+/// path is 404. It has small limits of its own (few connections, a small head and body, short
 /// timeouts), and keeps serving while the daemon drains, so that /readyz can say so.
 class metrics_listener {
 public:
