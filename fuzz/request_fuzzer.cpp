@@ -224,8 +224,14 @@ connection serve(std::string_view bytes, std::size_t piece) {
         }
         parser.body_limit(defaults.max_body_bytes);
 
-        // The body, then the trailer check.
+        // The body, then the trailer check; a chunk extension that ran out the body limit is
+        // the malformed chunk it is, as in session::on_read_failed.
         http::read(stream, buffer, parser, ec);
+        if (ec == http::error::body_limit &&
+            seshook::starts_with_chunk_extension(
+                {static_cast<const char*>(buffer.data().data()), buffer.size()})) {
+            ec = http::error::bad_chunk_extension;
+        }
         if (ec) return end(ending_of(ec));
         if (auto refusal = seshook::check_request_trailer(parser.get(), head_fields)) {
             return end(ending_of(refusal->status));

@@ -127,4 +127,18 @@ void chunk_extension_guard::operator()(std::uint64_t /*size*/, boost::beast::str
     if (!extensions.empty()) ec = http::error::bad_chunk_extension;
 }
 
+bool starts_with_chunk_extension(std::string_view unparsed) {
+    // NOTE: Beast (1.81) takes a chunk's size off the body limit before it reads the chunk's
+    // extension, and does so again at each new read while the extension is unfinished (a
+    // quoted string left open). An extension sent in small pieces thus runs out the limit and
+    // the read fails with `body_limit` before the guard above sees it; the chunk is a malformed
+    // one all the same. What the parser has not taken is that chunk's header: the CRLF that
+    // ended the chunk before it, if any, then the size in hex, then the extension.
+    if (unparsed.substr(0, 2) == "\r\n") unparsed.remove_prefix(2);
+    const auto size_end = unparsed.find_first_not_of("0123456789abcdefABCDEF");
+    if (size_end == 0 || size_end == std::string_view::npos) return false;
+    const char after_size = unparsed[size_end];
+    return after_size == ';' || after_size == ' ' || after_size == '\t';
+}
+
 }  // namespace seshook

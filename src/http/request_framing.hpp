@@ -74,4 +74,9 @@ struct chunk_extension_guard {
                     boost::beast::error_code& ec) const;
 };
 
+/// True when `unparsed`, the bytes of a chunked body that Beast's parser has not taken yet,
+/// begins with a chunk header that carries an extension: a read that failed there with
+/// `body_limit` failed on the extension (see the definition).
+bool starts_with_chunk_extension(std::string_view unparsed);
+
 }  // namespace seshook

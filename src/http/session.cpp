@@ -245,8 +245,7 @@ void session::do_read_head_bytes() {
     // them or refused with 431, however much of it one read brought: Beast alone holds the
     // request line and the fields to its limit apart, and would let a head of nearly twice the
     // limit through when the line comes first.
-    const std::string_view buffered(static_cast<const char*>(buffer_.data().data()),
-                                    std::min(buffer_.size(), config_.max_header_bytes));
+    const std::string_view buffered = unparsed_bytes().substr(0, config_.max_header_bytes);
     switch (head_scanner_.scan(buffered)) {
         case head_scanner::state::complete:
             return http::async_read_header(
@@ -389,6 +388,9 @@ void session::on_read_failed(beast::error_code ec) {
     // Requests that cannot be read whole get an answer saying why, then the connection closes:
     // after a framing error the next request's start cannot be found reliably.
     phase_ = phase::answering;
+    if (ec == http::error::body_limit && starts_with_chunk_extension(unparsed_bytes())) {
+        ec = http::error::bad_chunk_extension;
+    }
     if (ec == http::error::body_limit) {
         return refuse_request(
             413, "body_too_large",
@@ -409,6 +411,11 @@ void session::on_read_failed(beast::error_code ec) {
     // Anything else is a network failure of this one connection.
     spdlog::debug("[session:{}] read failed: {}", id_, ec.message());
     do_close();
+}
+
+// The bytes read from the peer that the parser has not taken yet.
+std::string_view session::unparsed_bytes() const {
+    return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
 }
 
 void session::do_refuse(const request_refusal& refusal) {

@@ -93,6 +93,7 @@ private:
     void do_close();
     void on_tls_shutdown(boost::beast::error_code ec);
     void close_socket();
+    std::string_view unparsed_bytes() const;
 
     std::shared_ptr<tls_context_store> tls_;
     session_stream stream_;

@@ -134,5 +134,20 @@ TEST(ChunkExtensionGuard, FailsOnlyChunksWithExtensions) {
     EXPECT_EQ(ec, http::error::bad_chunk_extension);
 }
 
+TEST(StartsWithChunkExtension, SeesAnExtensionAfterTheChunkSize) {
+    EXPECT_TRUE(starts_with_chunk_extension("3ff;a=\"open"));
+    EXPECT_TRUE(starts_with_chunk_extension("\r\nC8 ;a=b"));
+    EXPECT_TRUE(starts_with_chunk_extension("10\t;x"));
+}
+
+TEST(StartsWithChunkExtension, IgnoresChunksWithoutOne) {
+    EXPECT_FALSE(starts_with_chunk_extension("3ff\r\n"));
+    EXPECT_FALSE(starts_with_chunk_extension("\r\n3ff\r\nabc"));
+    EXPECT_FALSE(starts_with_chunk_extension("3ff"));
+    EXPECT_FALSE(starts_with_chunk_extension(";a=b"));
+    EXPECT_FALSE(starts_with_chunk_extension(""));
+    EXPECT_FALSE(starts_with_chunk_extension("{\"event\":\"open\"}"));
+}
+
 }  // namespace
 }  // namespace seshook
