@@ -2,7 +2,7 @@
 # moment decides the paths: the units go to PREFIX/lib/systemd/system with ExecStart naming
 # PREFIX/bin/seshook, and the config and the logrotate snippet go to /etc when the prefix is /usr
 # (as for the .deb) and to PREFIX/etc otherwise, as GNUInstallDirs places sysconfdir.
-# Expects SESHOOK_SOURCE_DIR to be set before it runs.
+# Expects SESHOOK_SOURCE_DIR and SESHOOK_BINARY_DIR to be set before it runs.
 
 set(prefix "${CMAKE_INSTALL_PREFIX}")
 if(prefix STREQUAL "/usr")
@@ -11,7 +11,9 @@ else()
     set(etc "${prefix}/etc")
 endif()
 set(dist "${SESHOOK_SOURCE_DIR}/dist")
-set(staging "${CMAKE_CURRENT_BINARY_DIR}/service-files")
+# The rewritten unit is staged in the build tree: in an install script CMAKE_CURRENT_BINARY_DIR
+# is the folder `cmake --install` was run from, the source tree itself for a newcomer.
+set(staging "${SESHOOK_BINARY_DIR}/service-files")
 file(MAKE_DIRECTORY "${staging}")
 
 # The service unit, with the binary and the config where this install puts them.

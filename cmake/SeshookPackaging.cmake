@@ -4,7 +4,8 @@ include(GNUInstallDirs)
 install(TARGETS seshook RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # The units, the config, the logrotate snippet and the documentation: at install time, as their
 # paths depend on the prefix of that moment (see the script).
-install(CODE "set(SESHOOK_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")")
+install(CODE "set(SESHOOK_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")
+set(SESHOOK_BINARY_DIR \"${PROJECT_BINARY_DIR}\")")
 install(SCRIPT "${PROJECT_SOURCE_DIR}/cmake/InstallServiceFiles.cmake")
 
 # NOTE: with DESTDIR (CPACK_SET_DESTDIR), the install runs with the package's own prefix, /usr,
