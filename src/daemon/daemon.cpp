@@ -18,6 +18,9 @@
 #include "seshook/auth/network_list.hpp"
 #include "seshook/daemon/intakes.hpp"
 #include "seshook/daemon/operations.hpp"
+#include "seshook/daemon/service_notifier.hpp"
+#include "seshook/daemon/service_status.hpp"
+#include "seshook/daemon/socket_activation.hpp"
 #include "seshook/event/recent_ids.hpp"
 #include "seshook/http/server.hpp"
 #include "seshook/http/tls_context.hpp"
@@ -127,6 +130,15 @@ std::string address_text(const net::ip::tcp::endpoint& endpoint) {
     const auto address = endpoint.address();
     return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
            std::to_string(endpoint.port());
+}
+
+// Returns where the daemon listens, for its status: "127.0.0.1:8080 (http), [::]:8081 (https)".
+std::string listening_summary(const server& srv, bool plain, bool tls) {
+    std::string text;
+    if (plain) text = address_text(srv.local_endpoint()) + " (http)";
+    if (plain && tls) text += ", ";
+    if (tls) text += address_text(srv.tls_endpoint()) + " (https)";
+    return text;
 }
 
 // NOTE: tests/support/daemon_process finds the ports in the "[server] listening on" and "[tls]
@@ -310,7 +322,7 @@ int run_daemon(const config& cfg) {
     server srv(io, server_settings, handler, tls);
     operations.watch(sinks, spool.get(), writer.get(), srv, tls.get());
     try {
-        srv.start();
+        srv.start(take_passed_listeners(cfg.server.listen_plain, tls != nullptr));
         operations.start_listener(io);
         operations.ready().set_listening();
     } catch (const std::exception& e) {
@@ -320,6 +332,12 @@ int run_daemon(const config& cfg) {
         rejects.stop();
         return 1;
     }
+
+    // Keep systemd, when it started us, informed until the stop: status and keep-alives.
+    service_notifier notifier(
+        io, [&, listening = listening_summary(srv, cfg.server.listen_plain, tls != nullptr)] {
+            return service_status(listening, handler.counters(), sinks.sinks());
+        });
 
     // SIGHUP reopens files and reloads the certificate; SIGTERM and SIGINT begin a graceful
     // stop.
@@ -342,6 +360,8 @@ int run_daemon(const config& cfg) {
             spdlog::info("[daemon] signal {}: stopping (grace {} ms)", signal_number,
                          cfg.server.shutdown_grace.count());
             *stop_deadline = steady_clock::now() + cfg.server.shutdown_grace;
+            notifier.stopping(fmt::format("stopping: draining {} connections, then the sinks",
+                                          srv.open_connections()));
             srv.stop();
             signals.cancel();
             stop_when_drained(io, drain_timer, srv, *stop_deadline);
@@ -351,6 +371,7 @@ int run_daemon(const config& cfg) {
     // NOTE: announced only now: a supervisor may signal as soon as it reads the listening line,
     // and a signal that came before the signal set was installed would kill the process.
     log_effective_config(cfg, server_settings, srv, tls.get(), threads);
+    notifier.ready();
 
     // Serve on every I/O thread until the stop completes.
     std::vector<std::thread> pool;
