@@ -9,11 +9,11 @@ CONFIG ?= config/seshook.toml
 DEB_PACKAGES := g++ cmake ninja-build pkg-config ca-certificates curl \
     libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libtomlplusplus-dev \
     libcli11-dev libssl-dev libgtest-dev libgmock-dev openssl libsqlite3-dev sqlite3 \
-    zlib1g-dev
+    zlib1g-dev libsystemd-dev systemd logrotate dpkg-dev prometheus-cpp-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build run test test-sanitize fuzz fuzz-ci bench-spool clean
+.PHONY: all deps configure build run test test-sanitize deb fuzz fuzz-ci bench-spool clean
 
 all: build
 
@@ -39,6 +39,13 @@ run: build
 
 test: build
 	ctest --preset $(PRESET)
+
+# The Debian package, from the Release build of the daemon alone (no tests), with CPack:
+# build/release/seshook_<version>_amd64.deb. Install it with `sudo apt install ./build/release/...`.
+deb: PRESET = release
+deb: configure
+	cmake --build --preset release --target seshook
+	cd build/release && cpack -G DEB
 
 # The whole suite again on the sanitizer build (the debug preset: AddressSanitizer with
 # LeakSanitizer, and UndefinedBehaviorSanitizer): any finding fails the test that met it.

@@ -25,8 +25,8 @@ constexpr std::int64_t mib = 1024 * kib;
 constexpr std::int64_t gib = 1024 * mib;
 
 // The top-level keys of the file; anything else is a mistake.
-constexpr std::array<std::string_view, 9> top_level_keys{
-    "server", "tls", "log", "schema", "auth", "rejects", "spool", "dedup", "sinks"};
+constexpr std::array<std::string_view, 10> top_level_keys{
+    "server", "tls", "log", "schema", "auth", "rejects", "spool", "dedup", "metrics", "sinks"};
 
 const std::vector<std::string> log_levels{"trace", "debug",    "info", "warn",
                                           "error", "critical", "off"};
@@ -66,8 +66,11 @@ void check_callback_path(const std::string& path, table_reader& reader) {
     if (path.empty() || path.front() != '/') {
         throw reader.error("callback_path", "must start with \"/\"");
     }
-    if (path == "/healthz") {
-        throw reader.error("callback_path", "\"/healthz\" is reserved for the health check");
+    for (const std::string_view reserved : {"/healthz", "/readyz", "/metrics"}) {
+        if (path == reserved) {
+            throw reader.error("callback_path", "\"" + std::string(reserved) +
+                                                    "\" is reserved for the operations endpoints");
+        }
     }
     for (const char c : path) {
         const auto byte = static_cast<unsigned char>(c);
@@ -286,6 +289,22 @@ void check_listeners(const config& cfg, std::string_view source, std::string_vie
                         "is the same address as " + std::string(plain_key) +
                             "; give HTTPS a port of its own (Tencent accepts 8080, 8081 and 8082)");
     }
+
+    // The metrics listener needs a port of its own too.
+    const auto& metrics = cfg.metrics;
+    if (!metrics.listen_separately || metrics.listen_port == 0) return;
+    const auto same = [&](const std::string& host, std::uint16_t port) {
+        return port == metrics.listen_port && host == metrics.listen_host;
+    };
+    if (cfg.server.listen_plain && same(cfg.server.listen_host, cfg.server.listen_port)) {
+        throw key_error(source, "metrics.listen",
+                        "is the same address as " + std::string(plain_key) +
+                            "; give the metrics a port of their own");
+    }
+    if (cfg.tls && same(cfg.tls->listen_host, cfg.tls->listen_port)) {
+        throw key_error(source, "metrics.listen",
+                        "is the same address as tls.listen; give the metrics a port of their own");
+    }
 }
 
 void read_log(const toml::table& table, const std::string& source, config& cfg) {
@@ -331,6 +350,20 @@ void read_spool(const toml::table& table, const std::string& source, spool_confi
     spool.max_bytes = static_cast<std::uint64_t>(reader.integer_or(
         "max_bytes", static_cast<std::int64_t>(spool.max_bytes), 4 * kib, 1024 * gib));
     spool.retry_after = reader.duration_or("retry_after", spool.retry_after);
+    reader.finish();
+}
+
+void read_metrics(const toml::table& table, const std::string& source, metrics_config& metrics) {
+    table_reader reader(table, source, "metrics");
+    if (auto listen = reader.optional_string("listen")) {
+        // NOTE: "" is the same as leaving the key out, so that an environment can blank it.
+        metrics.listen_separately = !listen->empty();
+        if (metrics.listen_separately) {
+            auto address = parse_listen_address(*listen, source, reader.full_key("listen"));
+            metrics.listen_host = std::move(address.host);
+            metrics.listen_port = address.port;
+        }
+    }
     reader.finish();
 }
 
@@ -532,6 +565,9 @@ config parse_config(std::string_view toml_text, std::string source) {
     }
     if (const auto* spool = reader.optional_table("spool")) read_spool(*spool, source, cfg.spool);
     if (const auto* dedup = reader.optional_table("dedup")) read_dedup(*dedup, source, cfg.dedup);
+    if (const auto* metrics = reader.optional_table("metrics")) {
+        read_metrics(*metrics, source, cfg.metrics);
+    }
     if (const auto* sinks = root.get("sinks")) read_sinks(*sinks, source, cfg);
 
     // NOTE: a body larger than the whole spool could never be stored: Tencent would get 503 and

@@ -17,6 +17,10 @@
 #include "seshook/auth/network_list.hpp"
 #include "seshook/daemon/config_reload.hpp"
 #include "seshook/daemon/intakes.hpp"
+#include "seshook/daemon/operations.hpp"
+#include "seshook/daemon/service_notifier.hpp"
+#include "seshook/daemon/service_status.hpp"
+#include "seshook/daemon/socket_activation.hpp"
 #include "seshook/event/recent_ids.hpp"
 #include "seshook/http/access_log.hpp"
 #include "seshook/http/server.hpp"
@@ -129,6 +133,15 @@ std::string address_text(const net::ip::tcp::endpoint& endpoint) {
            std::to_string(endpoint.port());
 }
 
+// Returns where the daemon listens, for its status: "127.0.0.1:8080 (http), [::]:8081 (https)".
+std::string listening_summary(const server& srv, bool plain, bool tls) {
+    std::string text;
+    if (plain) text = address_text(srv.local_endpoint()) + " (http)";
+    if (plain && tls) text += ", ";
+    if (tls) text += address_text(srv.tls_endpoint()) + " (https)";
+    return text;
+}
+
 // NOTE: tests/support/daemon_process finds the ports in the "[server] listening on" and "[tls]
 // listening on" lines; keep their wording in step.
 void log_listeners(const config& cfg, const server& srv, const tls_context_store* tls,
@@ -229,6 +242,9 @@ int run_daemon(const config& cfg, const std::string& log_level_override) {
         }
     }
 
+    // What an operator sees: metrics and readiness, filled in as the parts start.
+    daemon_operations operations(cfg);
+
     // Open where refused and undeliverable bodies go, before anything can be refused.
     rejects_store rejects(cfg.rejects_path);
     try {
@@ -278,11 +294,14 @@ int run_daemon(const config& cfg, const std::string& log_level_override) {
     std::unique_ptr<event_intake> intake;
     if (spool) {
         writer = std::make_unique<spool_writer>(
-            *spool, [&sinks](std::span<const stored_event> events) { sinks.dispatch(events); });
+            *spool, [&sinks, &operations](std::span<const stored_event> events) {
+                operations.count_committed(events);
+                sinks.dispatch(events);
+            });
         intake = std::make_unique<spool_intake>(*writer);
     } else {
         if (cfg.dedup.enabled) recent = std::make_unique<recent_ids>(cfg.dedup.window);
-        intake = std::make_unique<memory_intake>(sinks, recent.get());
+        intake = std::make_unique<memory_intake>(sinks, recent.get(), &operations.metrics());
     }
     const auto retry_after = retry_after_of(cfg.spool);
 
@@ -292,9 +311,13 @@ int run_daemon(const config& cfg, const std::string& log_level_override) {
     server_config server_settings = cfg.server;
     server_settings.max_connections = connections_that_fit(cfg.server.max_connections);
     callback_handler handler(server_settings, cfg.schema, *intake, rejects, retry_after, cfg.auth);
+    handler.use_operations(operations.for_handler());
     server srv(io, server_settings, handler, tls);
+    operations.watch(sinks, spool.get(), writer.get(), srv, tls.get());
     try {
-        srv.start();
+        srv.start(take_passed_listeners(cfg.server.listen_plain, tls != nullptr));
+        operations.start_listener(io);
+        operations.ready().set_listening();
     } catch (const std::exception& e) {
         spdlog::critical("[server] {}", e.what());
         sinks.stop(cfg.server.shutdown_grace);
@@ -302,6 +325,12 @@ int run_daemon(const config& cfg, const std::string& log_level_override) {
         rejects.stop();
         return 1;
     }
+
+    // Keep systemd, when it started us, informed until the stop: status and keep-alives.
+    service_notifier notifier(
+        io, [&, listening = listening_summary(srv, cfg.server.listen_plain, tls != nullptr)] {
+            return service_status(listening, handler.counters(), sinks.sinks());
+        });
 
     // The config file is read again on SIGHUP, on a thread of the reloader's own.
     config_reloader reloader(cfg, sinks, handler, spool.get(), log_level_override);
@@ -324,10 +353,13 @@ int run_daemon(const config& cfg, const std::string& log_level_override) {
                 signals.async_wait(on_signal);
                 return;
             }
+            operations.ready().set_draining();
             const auto grace = reloader.current()->server.shutdown_grace;
             spdlog::info("[daemon] signal {}: stopping (grace {} ms)", signal_number,
                          grace.count());
             *stop_deadline = steady_clock::now() + grace;
+            notifier.stopping(fmt::format("stopping: draining {} connections, then the sinks",
+                                          srv.open_connections()));
             srv.stop();
             signals.cancel();
             stop_when_drained(io, drain_timer, srv, *stop_deadline);
@@ -337,6 +369,7 @@ int run_daemon(const config& cfg, const std::string& log_level_override) {
     // NOTE: announced only now: a supervisor may signal as soon as it reads the listening line,
     // and a signal that came before the signal set was installed would kill the process.
     log_effective_config(cfg, server_settings, srv, tls.get(), threads);
+    notifier.ready();
 
     // Serve on every I/O thread until the stop completes.
     std::vector<std::thread> pool;
@@ -344,6 +377,7 @@ int run_daemon(const config& cfg, const std::string& log_level_override) {
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { run_io(io); });
     run_io(io);
     for (auto& t : pool) t.join();
+    operations.release_listener();
 
     // Let a reload in progress finish, then the sinks drain in what is left of the grace
     // period; what remains is kept.

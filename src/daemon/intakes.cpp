@@ -17,6 +17,9 @@ void memory_intake::take(std::vector<record_ptr> records, done_fn done) {
     }
 
     // Queue the rest; nothing waits for a disk, so the answer comes at once.
+    if (metrics_ != nullptr) {
+        for (const auto& r : records) metrics_->count_accepted(r->event.type);
+    }
     sinks_.dispatch(records);
     done(std::move(result));
 }

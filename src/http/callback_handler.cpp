@@ -21,7 +21,6 @@ namespace {
 // Payload text quoted in log lines is cut at this length.
 constexpr std::size_t max_logged_text = 200;
 
-constexpr std::string_view health_path = "/healthz";
 constexpr std::string_view ok_body = R"({"ok":true})";
 
 std::string error_body(std::string_view code, std::string_view detail) {
@@ -34,7 +33,15 @@ std::string error_body(std::string_view code, std::string_view detail) {
 // Account ids quoted in answers and log lines are cut at this length.
 constexpr std::size_t max_quoted_account = 32;
 
-http_answer not_found() { return http_answer{404, error_body("not_found", "no such path")}; }
+http_answer not_found() {
+    return http_answer{404, error_body("not_found", "no such path"), {}, answer_reason::not_found};
+}
+
+http_answer from_page(status_page page) {
+    http_answer answer{page.status, std::move(page.body), std::string(page.allow), page.reason};
+    answer.content_type = page.content_type;
+    return answer;
+}
 
 // Returns the key of a client's bucket: its address in one spelling, so that a dual-stack
 // listener's "::ffff:192.0.2.1" and a proxy's "192.0.2.1" share it.
@@ -108,14 +115,9 @@ void callback_handler::handle(const http_request_info& request, reply_fn reply) 
     const policy_ptr p = policy_.load();
     const target_parts target = split_target(request.target);
 
-    // The health endpoint answers anyone, so that load balancers need neither secret nor place
-    // in the allowed networks.
-    if (target.path == health_path) {
-        if (request.method == http::verb::get || request.method == http::verb::head) {
-            return reply(http_answer{200, std::string(ok_body)});
-        }
-        return reply(http_answer{405, error_body("method_not_allowed", "use GET"), "GET, HEAD"});
-    }
+    // The health and readiness endpoints answer anyone, so that load balancers need neither
+    // secret nor place in the allowed networks.
+    if (auto page = open_page(target.path, request.method)) return reply(std::move(*page));
 
     // Find who is asking, through trusted proxies; refuse those not allowed or sending too fast.
     const client_address client =
@@ -129,16 +131,24 @@ void callback_handler::handle(const http_request_info& request, reply_fn reply) 
         if (request.method == http::verb::post) {
             return accept_callback(p, request.body, client.text, std::move(reply));
         }
-        return reply(http_answer{405, error_body("method_not_allowed", "use POST"), "POST"});
+        return reply(http_answer{405, error_body("method_not_allowed", "use POST"), "POST",
+                                 answer_reason::method_not_allowed});
+    }
+
+    // The metrics, when served here, under the same secret as the callbacks.
+    if (may_see_metrics(*p, target, request.authorization)) {
+        return reply(from_page(*operations_.pages->answer(target.path, request.method)));
     }
 
     reply(answer_not_found(*p, request.target, client));
 }
 
 std::optional<http_answer> callback_handler::screen(const http_request_info& head) {
-    // The health endpoint is open to all.
+    // The health and readiness endpoints are open to all.
     const target_parts target = split_target(head.target);
-    if (target.path == health_path) return std::nullopt;
+    if (target.path == healthz_path || (operations_.pages && target.path == readyz_path)) {
+        return std::nullopt;
+    }
 
     // The same checks as handle(), in the same order, up to the body.
     const policy_ptr p = policy_.load();
@@ -146,7 +156,32 @@ std::optional<http_answer> callback_handler::screen(const http_request_info& hea
         resolve_client(head.peer, head.forwarded_for, head.real_ip, p->trusted_proxies);
     if (auto refusal = admit(*p, client, head.target)) return refusal;
     if (addresses_callback(*p, target, head.authorization)) return std::nullopt;
+    if (may_see_metrics(*p, target, head.authorization)) return std::nullopt;
     return answer_not_found(*p, head.target, client);
+}
+
+std::optional<http_answer> callback_handler::open_page(std::string_view path, http::verb method) {
+    if (operations_.pages && (path == healthz_path || path == readyz_path)) {
+        return from_page(*operations_.pages->answer(path, method));
+    }
+
+    // Without the pages (unit tests, tools), /healthz alone is served.
+    if (path != healthz_path) return std::nullopt;
+    if (method == http::verb::get || method == http::verb::head) {
+        return http_answer{200, std::string(ok_body), {}, answer_reason::healthz};
+    }
+    return http_answer{405, error_body("method_not_allowed", "use GET"), "GET, HEAD",
+                       answer_reason::method_not_allowed};
+}
+
+bool callback_handler::may_see_metrics(const policy& p, const target_parts& target,
+                                       std::string_view authorization) const {
+    // NOTE: without secrets, anyone who may post may read the figures too; with them, the
+    // figures would tell a stranger what the endpoint receives, so they need a secret as well,
+    // in the query (?token=) or as Basic credentials, and without one the path is unknown.
+    if (!operations_.serve_metrics || operations_.pages == nullptr) return false;
+    if (target.path != metrics_path) return false;
+    return p.secrets.passes(query_value(target.query, "token"), authorization);
 }
 
 http_answer callback_handler::answer_not_found(const policy& p, std::string_view target,
@@ -177,7 +212,10 @@ std::optional<http_answer> callback_handler::admit(const policy& p, const client
         forbidden_log_.report(
             fmt::format("client {} is not in [auth] allow_networks, answered 403 ({})",
                         printable(client.text, max_logged_text), what));
-        return http_answer{403, error_body("forbidden", "client address not allowed")};
+        return http_answer{403,
+                           error_body("forbidden", "client address not allowed"),
+                           {},
+                           answer_reason::forbidden};
     }
 
     // Each client may send its burst at once, then the rate; the answer says when to retry.
@@ -187,7 +225,10 @@ std::optional<http_answer> callback_handler::admit(const policy& p, const client
     counters_.requests_rate_limited.fetch_add(1, std::memory_order_relaxed);
     limited_log_.report(fmt::format("client {} is over [server] rate_limit, answered 429",
                                     printable(client.text, max_logged_text)));
-    http_answer answer{429, error_body("rate_limited", "too many requests, retry later")};
+    http_answer answer{429,
+                       error_body("rate_limited", "too many requests, retry later"),
+                       {},
+                       answer_reason::rate_limited};
     answer.retry_after = decision.retry_after;
     return answer;
 }
@@ -270,12 +311,17 @@ http_answer callback_handler::answer_intake(const policy& p, const intake_result
             counters_.requests_accepted.fetch_add(1, std::memory_order_relaxed);
             counters_.events_accepted.fetch_add(events - result.duplicates,
                                                 std::memory_order_relaxed);
-            if (result.duplicates == 0) return http_answer{200, std::string(ok_body)};
+            if (result.duplicates == 0) {
+                return http_answer{200, std::string(ok_body), {}, answer_reason::accepted};
+            }
             counters_.duplicate_events.fetch_add(result.duplicates, std::memory_order_relaxed);
+            if (operations_.metrics) operations_.metrics->count_duplicates(result.duplicates);
             SPDLOG_DEBUG("[http] {} repeated events answered and not dispatched again",
                          result.duplicates);
             return http_answer{200,
-                               fmt::format(R"({{"ok":true,"duplicates":{}}})", result.duplicates)};
+                               fmt::format(R"({{"ok":true,"duplicates":{}}})", result.duplicates),
+                               {},
+                               answer_reason::duplicate};
         }
         case intake_result::status::full: {
             // NOTE: nothing is kept of the body: the client was told to send it again.
@@ -283,7 +329,10 @@ http_answer callback_handler::answer_intake(const policy& p, const intake_result
             full_errors_.report(
                 "the spool is full: callbacks are answered 503 until the sinks "
                 "catch up (see [spool] max_bytes)");
-            http_answer answer{503, error_body("spool_full", "the spool is full, retry later")};
+            http_answer answer{503,
+                               error_body("spool_full", "the spool is full, retry later"),
+                               {},
+                               answer_reason::spool_full};
             answer.retry_after = p.retry_after;
             return answer;
         }
@@ -292,7 +341,10 @@ http_answer callback_handler::answer_intake(const policy& p, const intake_result
     }
     counters_.requests_deferred.fetch_add(1, std::memory_order_relaxed);
     spool_errors_.report("cannot keep a callback, answered 500: " + result.error);
-    return http_answer{500, error_body("spool_failed", "the event could not be stored, retry")};
+    return http_answer{500,
+                       error_body("spool_failed", "the event could not be stored, retry"),
+                       {},
+                       answer_reason::spool_failed};
 }
 
 http_answer callback_handler::refuse_unreadable(unsigned status, std::string_view code,
@@ -319,7 +371,7 @@ http_answer callback_handler::refuse_unreadable(unsigned status, std::string_vie
         counters_.requests_rejected.fetch_add(1, std::memory_order_relaxed);
         SPDLOG_DEBUG("[http] unreadable request from {} refused, not kept: {}",
                      printable(peer, max_logged_text), code);
-        http_answer answer{status, error_body(code, detail)};
+        http_answer answer{status, error_body(code, detail), {}, answer_reason_from_code(code)};
         answer.close = true;
         return answer;
     }
@@ -336,7 +388,7 @@ http_answer callback_handler::reject(unsigned status, std::string_view code,
     rejects_.keep(code, detail, peer, body, content_encoding);
     spdlog::warn("[http] rejected callback from {}: {}: {}", peer, code,
                  printable(detail, max_logged_text));
-    return http_answer{status, error_body(code, detail)};
+    return http_answer{status, error_body(code, detail), {}, answer_reason_from_code(code)};
 }
 
 }  // namespace seshook

@@ -1,9 +1,12 @@
 #include "http/listener.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <boost/asio/strand.hpp>
+#include <cerrno>
 #include <chrono>
+#include <string>
 #include <system_error>
 
 #include "seshook/support/error_reporter.hpp"
@@ -46,6 +49,19 @@ void listener::open() {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
     if (ec) throw std::system_error(ec, "cannot listen on " + where);
+}
+
+void listener::adopt(int fd) {
+    // Learn the socket's address family, which the acceptor must be told, then own it.
+    const std::string what = "passed socket " + std::to_string(fd);
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+        throw std::system_error(errno, std::generic_category(), what);
+    }
+    beast::error_code ec;
+    acceptor_.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) throw std::system_error(ec, "cannot take over " + what);
 }
 
 void listener::start() { do_accept(); }
@@ -101,7 +117,9 @@ std::optional<http_answer> listener::check_limits(const tcp::socket& socket) {
     // pass a limit by one connection for each listener beyond the first, no more.
     const auto refuse = [](std::string_view detail, std::chrono::seconds retry_after) {
         http_answer answer{503,
-                           R"({"error":"overloaded","detail":")" + std::string(detail) + "\"}"};
+                           R"({"error":"overloaded","detail":")" + std::string(detail) + "\"}",
+                           {},
+                           answer_reason::overloaded};
         answer.retry_after = retry_after;
         answer.close = true;
         return answer;

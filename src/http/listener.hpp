@@ -30,6 +30,10 @@ public:
     /// Opens, binds and listens; throws std::system_error naming the address.
     void open();
 
+    /// Takes over `fd`, a TCP socket that is already bound and listening (socket activation),
+    /// instead of open(); throws std::system_error naming the descriptor.
+    void adopt(int fd);
+
     /// Starts the accept loop.
     void start();
 

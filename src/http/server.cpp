@@ -10,6 +10,15 @@ boost::asio::ip::tcp::endpoint endpoint_of(const std::shared_ptr<listener>& l) {
     return l ? l->local_endpoint() : boost::asio::ip::tcp::endpoint{};
 }
 
+// Binds the listener's own address, unless the service manager passed a socket for it.
+void open_or_adopt(listener& l, int passed_fd) {
+    if (passed_fd >= 0) {
+        l.adopt(passed_fd);
+    } else {
+        l.open();
+    }
+}
+
 }  // namespace
 
 server::server(boost::asio::io_context& io, const server_config& config, callback_handler& handler,
@@ -22,21 +31,21 @@ server::server(boost::asio::io_context& io, const server_config& config, callbac
 
 server::~server() = default;
 
-void server::start() {
+void server::start(passed_listeners passed) {
     // Bind every listener before either accepts, so that a failure leaves nothing half started.
     // NOTE: both share one registry, so that max_connections counts plain and TLS together.
     if (config_.listen_plain) {
         plain_listener_ = std::make_shared<listener>(
             io_, config_, listen_address{config_.listen_host, config_.listen_port}, handler_,
             registry_, nullptr);
-        plain_listener_->open();
+        open_or_adopt(*plain_listener_, passed.plain);
     }
     if (tls_) {
         const auto& settings = tls_->settings();
         tls_listener_ = std::make_shared<listener>(
             io_, config_, listen_address{settings.listen_host, settings.listen_port}, handler_,
             registry_, tls_);
-        tls_listener_->open();
+        open_or_adopt(*tls_listener_, passed.tls);
     }
     if (plain_listener_) plain_listener_->start();
     if (tls_listener_) tls_listener_->start();

@@ -477,7 +477,11 @@ void session::log_access(const http_answer& answer) const {
 }
 
 void session::do_write(http_answer answer) {
-    // Log the request when the access log is on; the answer says what became of it.
+    // Count the answer, and how long its request took; log it when the access log is on.
+    if (auto* metrics = handler_.metrics()) {
+        metrics->count_answer(answer.status, answer.reason,
+                              std::chrono::steady_clock::now() - request_started_);
+    }
     log_access(answer);
 
     // Build the response.
@@ -485,7 +489,7 @@ void session::do_write(http_answer answer) {
     response_.version(11);
     response_.result(answer.status);
     response_.set(http::field::server, "seshook");
-    response_.set(http::field::content_type, "application/json");
+    response_.set(http::field::content_type, answer.content_type);
     if (!answer.allow.empty()) response_.set(http::field::allow, answer.allow);
     if (answer.retry_after.count() > 0) {
         response_.set(http::field::retry_after, std::to_string(answer.retry_after.count()));

@@ -420,6 +420,14 @@ void dispatcher::replace(std::unique_ptr<sink> s, std::size_t capacity,
     // with a spool the new one goes on from the position the old one reached.
     wind_down({old.get()}, grace, false, "sink_replaced");
     launch(*added);
+    retire(std::move(old));
+}
+
+void dispatcher::retire(std::unique_ptr<worker> w) {
+    // NOTE: kept, closed, rather than destroyed, so that the pointers sinks() gave out (to the
+    // metrics, the service status) stay valid for as long as the dispatcher lives.
+    const std::unique_lock list_lock(workers_mutex_);
+    retired_.push_back(std::move(w));
 }
 
 bool dispatcher::remove(std::string_view sink_name, std::chrono::milliseconds grace) {
@@ -437,6 +445,7 @@ bool dispatcher::remove(std::string_view sink_name, std::chrono::milliseconds gr
     // NOTE: with a spool, what the sink had still to take is left there: draining it could take
     // long, and no one waits for it any more.
     wind_down({gone.get()}, grace, spool_ == nullptr, "sink_removed");
+    retire(std::move(gone));
     return true;
 }
 
@@ -596,6 +605,23 @@ std::size_t dispatcher::queued() const {
         total += w->queue.size();
     }
     return total;
+}
+
+std::vector<std::size_t> dispatcher::queue_depths() const {
+    const std::shared_lock list_lock(workers_mutex_);
+    std::vector<std::size_t> depths;
+    depths.reserve(workers_.size());
+    for (const auto& w : workers_) {
+        if (spool_ != nullptr) {
+            const std::uint64_t last = spool_->last_seq();
+            const std::uint64_t position = spool_->position(w->target->name());
+            depths.push_back(static_cast<std::size_t>(last > position ? last - position : 0));
+            continue;
+        }
+        const std::lock_guard lock(w->mutex);
+        depths.push_back(w->queue.size());
+    }
+    return depths;
 }
 
 std::vector<const sink*> dispatcher::sinks() const {

@@ -310,6 +310,7 @@ delivery_outcome forward_sink::do_consume(const record& r, std::stop_token stop)
                      attempt, options_.max_attempts, r.event.id,
                      printable(last_error, logged_error_bytes), delay.count());
         if (!wait_unless_stopped(delay, stop)) return delivery_outcome::interrupted;
+        count_retry();
     }
 }
 

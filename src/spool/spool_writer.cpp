@@ -129,6 +129,7 @@ void spool_writer::commit_group(std::vector<submission>& group) {
         error = e.what();
         errors_.report(error);
     }
+    commit_failing_.store(!error.empty(), std::memory_order_relaxed);
 
     // NOTE: the bytes leave the pending count only after commit() has added what it stored to
     // the spool's count, so that the sum of both never under-counts.
@@ -172,7 +173,9 @@ void spool_writer::commit_group(std::vector<submission>& group) {
 void spool_writer::maintain() noexcept {
     try {
         spool_.persist_positions_and_compact(std::chrono::system_clock::now());
+        maintenance_failing_.store(false, std::memory_order_relaxed);
     } catch (const std::exception& e) {
+        maintenance_failing_.store(true, std::memory_order_relaxed);
         errors_.report(e.what());
     }
 }

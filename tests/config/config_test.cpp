@@ -419,6 +419,41 @@ TEST(ConfigErrors, BadCallbackPath) {
     }
 }
 
+TEST(ConfigErrors, OperationsPathsAreReservedFromTheCallbackPath) {
+    for (const char* path : {"/readyz", "/metrics"}) {
+        EXPECT_EQ(error_of(std::string("[server]\ncallback_path = \"") + path + "\"\n"),
+                  std::string("test.toml: server.callback_path: \"") + path +
+                      "\" is reserved for the operations endpoints");
+    }
+}
+
+TEST(MetricsConfig, ListenIsOptionalAndTakesAnAddress) {
+    EXPECT_FALSE(parse("").metrics.listen_separately);
+    EXPECT_FALSE(parse("[metrics]\nlisten = \"\"\n").metrics.listen_separately);
+    const config cfg = parse("[metrics]\nlisten = \"[::1]:9090\"\n");
+    EXPECT_TRUE(cfg.metrics.listen_separately);
+    EXPECT_EQ(cfg.metrics.listen_host, "::1");
+    EXPECT_EQ(cfg.metrics.listen_port, 9090);
+}
+
+TEST(MetricsConfig, MistakesNameTheKey) {
+    EXPECT_THAT(error_of("[metrics]\nlisten = \"localhost:9090\"\n"),
+                StartsWith("test.toml: metrics.listen: expected an IP address and port"));
+    EXPECT_THAT(error_of("[metrics]\nlisten = 9090\n"), StartsWith("test.toml: metrics.listen: "));
+    EXPECT_EQ(error_of("[metrics]\nport = 9090\n"), "test.toml: metrics.port: unknown key");
+}
+
+TEST(MetricsConfig, MetricsCannotShareACallbackListenersAddress) {
+    EXPECT_THAT(error_of("[server]\nlisten = \"127.0.0.1:8080\"\n[metrics]\nlisten = "
+                         "\"127.0.0.1:8080\"\n"),
+                StartsWith("test.toml: metrics.listen: is the same address as server.listen"));
+    EXPECT_THAT(error_of("[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n[metrics]\n"
+                         "listen = \"127.0.0.1:8081\"\n"),
+                StartsWith("test.toml: metrics.listen: is the same address as tls.listen"));
+    EXPECT_NO_THROW(
+        parse("[server]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n"));
+}
+
 TEST(ConfigErrors, CallbackPathIsNeverRepeated) {
     // The path holds the operator's secret; a message that is logged must not show it.
     const std::string message = error_of("[server]\ncallback_path = \"/s3cr3t?x\"\n");

@@ -13,6 +13,7 @@
 
 #include "seshook/daemon/intakes.hpp"
 #include "support/log_capture.hpp"
+#include "support/prometheus_text.hpp"
 #include "support/recording_sink.hpp"
 #include "support/temp_dir.hpp"
 
@@ -704,6 +705,108 @@ TEST(CallbackHandlerAuth, TokenNeverShowsInLogsAnswersOrRejects) {
     EXPECT_NE(text.find("404 for /callback?token=<masked>&b=1"), std::string::npos) << text;
     EXPECT_EQ(h.rejected().size(), 2u);
     EXPECT_EQ(seshook::testing::read_file(h.rejects.path()).find(t), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operations endpoints on the callback listeners, and the reasons answers are counted by.
+
+// The metrics and readiness of a handler, as the daemon wires them.
+struct operations_harness {
+    explicit operations_harness(harness& h, bool serve_metrics = true) {
+        ready.set_listening();
+        handler_operations operations;
+        operations.metrics = &metrics;
+        operations.pages = &pages;
+        operations.serve_metrics = serve_metrics;
+        h.handler.use_operations(operations);
+    }
+
+    seshook::testing::prometheus_text scrape() const {
+        return seshook::testing::prometheus_text(out.text());
+    }
+
+    exposition out;
+    endpoint_metrics metrics{out};
+    readiness ready;
+    status_pages pages{out, ready};
+};
+
+TEST(CallbackHandlerOperations, MetricsAreServedToAnyoneWhoMayPostWhenNoSecretIsRequired) {
+    harness h;
+    operations_harness ops(h);
+    const auto answer = h.call(http::verb::get, "/metrics", "");
+    EXPECT_EQ(answer.status, 200u);
+    EXPECT_EQ(answer.content_type, "text/plain; version=0.0.4");
+    EXPECT_EQ(answer.reason, answer_reason::metrics);
+    EXPECT_NO_THROW(seshook::testing::prometheus_text{answer.body});
+    EXPECT_NE(answer.body.find("seshook_http_requests_total"), std::string::npos);
+}
+
+TEST(CallbackHandlerOperations, WithSecretsMetricsNeedOneOrAreAnUnknownPath) {
+    harness h({}, {}, true, with_tokens({token_a}));
+    operations_harness ops(h);
+
+    // No secret, a wrong one, a token in the path: the 404 of an unknown path, head or whole.
+    const std::string wrong = "/metrics?token=wrong-token-0123456789";
+    for (const std::string& target :
+         {std::string("/metrics"), wrong, "/metrics/" + std::string(token_a)}) {
+        auto request = request_to(target);
+        request.method = http::verb::get;
+        ASSERT_TRUE(h.handler.screen(request)) << target;
+        expect_like_unknown_path(*h.handler.screen(request), target);
+        expect_like_unknown_path(h.call(request), target);
+    }
+
+    // The token in the query, or Basic credentials of a configured user, open it.
+    auto with_token = request_to("/metrics?token=" + std::string(token_a));
+    with_token.method = http::verb::get;
+    EXPECT_FALSE(h.handler.screen(with_token));
+    EXPECT_EQ(h.call(with_token).status, 200u);
+}
+
+TEST(CallbackHandlerOperations, WithAMetricsListenerMetricsAreAnUnknownPathHere) {
+    harness h;
+    operations_harness ops(h, false);
+    expect_like_unknown_path(h.call(http::verb::get, "/metrics", ""), "metrics listener set");
+    EXPECT_EQ(h.call(http::verb::get, "/readyz", "").status, 200u);
+}
+
+TEST(CallbackHandlerOperations, ReadyzAnswersAnyoneLikeHealthz) {
+    auth_config auth = with_tokens({token_a});
+    auth.allow_networks = networks({"192.0.2.0/24"});  // the test's peer is not in it
+    harness h({}, {}, true, auth);
+    operations_harness ops(h);
+    auto request = request_to("/readyz");
+    request.method = http::verb::get;
+    EXPECT_FALSE(h.handler.screen(request));
+    EXPECT_EQ(h.call(request).status, 200u);
+
+    ops.ready.set_draining();
+    const auto draining = h.call(request);
+    EXPECT_EQ(draining.status, 503u);
+    EXPECT_EQ(parsed(draining)["detail"], "draining");
+
+    // The metrics stay closed to the stranger.
+    auto metrics = request_to("/metrics?token=" + std::string(token_a));
+    metrics.method = http::verb::get;
+    EXPECT_EQ(h.call(metrics).status, 403u);
+}
+
+TEST(CallbackHandlerOperations, AnswersNameTheirReasonAndRepeatsAreCounted) {
+    harness h;
+    operations_harness ops(h);
+    EXPECT_EQ(h.post(delivered("a@example.com")).reason, answer_reason::accepted);
+    EXPECT_EQ(h.post(delivered("a@example.com")).reason, answer_reason::duplicate);
+    EXPECT_EQ(h.post("not json").reason, answer_reason::invalid_json);
+    EXPECT_EQ(h.post(R"({"event":"delivered"})").reason, answer_reason::missing_field);
+    EXPECT_EQ(h.call(http::verb::get, "/callback", "").reason, answer_reason::method_not_allowed);
+    EXPECT_EQ(h.call(http::verb::get, "/nope", "").reason, answer_reason::not_found);
+    EXPECT_EQ(h.call(http::verb::get, "/healthz", "").reason, answer_reason::healthz);
+    EXPECT_EQ(h.handler.refuse_unreadable(413, "body_too_large", "too big", peer, "").reason,
+              answer_reason::body_too_large);
+
+    const auto text = ops.scrape();
+    EXPECT_EQ(text.value("seshook_duplicate_events_total"), 1);
 }
 
 }  // namespace

@@ -80,6 +80,8 @@ void write_file(const std::filesystem::path& path, std::string_view text) {
     if (!file.flush()) throw std::runtime_error("cannot write " + path.string());
 }
 
+constexpr std::string_view listen_pid_prefix = "LISTEN_PID=";
+
 // The argument and environment arrays of a child, built before fork: the child may only call
 // async-signal-safe functions, so it must not allocate.
 struct exec_arrays {
@@ -87,9 +89,12 @@ struct exec_arrays {
     std::vector<std::string> environment_storage;
     std::vector<char*> argv;
     std::vector<char*> envp;
+    std::vector<int> passed_fds;        // become 3, 4, ... in the child
+    char* listen_pid_digits = nullptr;  // where the child writes its pid, when sockets are passed
 
     exec_arrays(const std::string& binary, const std::vector<std::string>& arguments,
-                const std::vector<std::string>& extra_environment = {}) {
+                const std::vector<std::string>& extra_environment = {},
+                const std::vector<passed_socket>& passed = {}) {
         argument_storage.push_back(binary);
         argument_storage.insert(argument_storage.end(), arguments.begin(), arguments.end());
         for (auto& a : argument_storage) argv.push_back(a.data());
@@ -104,10 +109,38 @@ struct exec_arrays {
         }
         environment_storage.insert(environment_storage.end(), extra_environment.begin(),
                                    extra_environment.end());
+        if (!passed.empty()) add_passed_sockets(passed);
         for (auto& e : environment_storage) envp.push_back(e.data());
         envp.push_back(nullptr);
+        if (!passed.empty()) {
+            listen_pid_digits = environment_storage.back().data() + listen_pid_prefix.size();
+        }
+    }
+
+    // Adds LISTEN_FDS and LISTEN_FDNAMES, then LISTEN_PID last with room for the child's pid,
+    // which only the child knows.
+    void add_passed_sockets(const std::vector<passed_socket>& passed) {
+        std::string names;
+        for (const auto& p : passed) {
+            passed_fds.push_back(p.fd);
+            names += (names.empty() ? "" : ":") + p.name;
+        }
+        environment_storage.push_back("LISTEN_FDS=" + std::to_string(passed.size()));
+        environment_storage.push_back("LISTEN_FDNAMES=" + names);
+        environment_storage.push_back(std::string(listen_pid_prefix) + std::string(20, '\0'));
     }
 };
+
+// Writes `pid` in decimal at `out`, which has room for it; async-signal-safe.
+void write_pid(char* out, pid_t pid) {
+    char reversed[20];
+    int n = 0;
+    for (auto value = static_cast<unsigned long>(pid); n == 0 || value > 0; value /= 10) {
+        reversed[n++] = static_cast<char>('0' + value % 10);
+    }
+    while (n > 0) *out++ = reversed[--n];
+    *out = 0;
+}
 
 // Forks and executes; in the child, `out_fd` and `err_fd` become stdout and stderr.
 pid_t spawn(const exec_arrays& exec, const std::filesystem::path& working_dir, int out_fd,
@@ -128,8 +161,18 @@ pid_t spawn(const exec_arrays& exec, const std::filesystem::path& working_dir, i
     if (null_fd >= 0) ::dup2(null_fd, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
+
+    // Passed sockets go to 3, 4, ... as systemd puts them: first out of the way of the targets,
+    // then down into place (dup2 clears close-on-exec), with LISTEN_PID naming this process.
+    const auto passed = static_cast<int>(exec.passed_fds.size());
+    int moved[16];
+    if (passed > 16) ::_exit(125);
+    for (int i = 0; i < passed; ++i) moved[i] = ::fcntl(exec.passed_fds[i], F_DUPFD, 3 + passed);
+    for (int i = 0; i < passed; ++i) ::dup2(moved[i], 3 + i);
+    if (exec.listen_pid_digits != nullptr) write_pid(exec.listen_pid_digits, ::getpid());
+
     // NOTE: sockets of the test process (receivers, clients) must not live on in the daemon.
-    ::close_range(3, ~0U, 0);
+    ::close_range(3 + passed, ~0U, 0);
     if (::chdir(dir.c_str()) != 0) ::_exit(126);
     ::execve(exec.argv[0], exec.argv.data(), exec.envp.data());
     ::_exit(127);
@@ -181,7 +224,9 @@ void daemon_process::start(const daemon_options& options) {
     write_file(config_path(), make_config_text(options, dir_));
     std::vector<std::string> arguments{"--config", config_path().string()};
     arguments.insert(arguments.end(), options.arguments.begin(), options.arguments.end());
-    const exec_arrays exec(required_env("SESHOOK_BINARY"), arguments, options.environment);
+    // NOTE: not const: the child writes its pid into the LISTEN_PID variable.
+    exec_arrays exec(required_env("SESHOOK_BINARY"), arguments, options.environment,
+                     options.passed_sockets);
     std::array<int, 2> pipe_fds{};
     if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) throw errno_error("pipe2");
     try {

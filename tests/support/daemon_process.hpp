@@ -17,6 +17,12 @@
 
 namespace seshook::testing {
 
+/// A listening socket handed to the daemon the way systemd's socket activation does.
+struct passed_socket {
+    int fd = -1;       // the test's descriptor; the daemon gets a copy of it
+    std::string name;  // its FileDescriptorName=, e.g. "http"
+};
+
 /// What a test adds to the configuration of a daemon it starts. In every text, `{dir}` stands
 /// for the daemon's folder, so that a test can place its own files there.
 struct daemon_options {
@@ -33,6 +39,9 @@ struct daemon_options {
     std::string log_toml;                  // more lines of [log], e.g. `format = "json"`
     std::vector<std::string> arguments;    // extra command-line arguments
     std::vector<std::string> environment;  // extra "NAME=value" variables for the daemon
+    // Sockets passed as systemd does: they become descriptors 3, 4, ... of the daemon, with
+    // LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID (the daemon's own pid) set.
+    std::vector<passed_socket> passed_sockets;
     std::chrono::milliseconds start_timeout{10'000};
     // The folder to run in. Empty: a fresh temporary one, removed by the destructor. Given: an
     // existing folder that the caller owns and that is kept, so that a test can start a daemon

@@ -109,6 +109,15 @@ struct dedup_config {
     std::chrono::milliseconds window = std::chrono::hours(24);
 };
 
+/// `[metrics]`: where /metrics is served.
+struct metrics_config {
+    // A plain HTTP listener of its own for /metrics, /healthz and /readyz; without one, /metrics
+    // is served by the callback listeners.
+    bool listen_separately = false;
+    std::string listen_host;
+    std::uint16_t listen_port = 0;
+};
+
 /// `[[sinks]]`: one sink; the keys of its type stay in `options` for the sink's factory.
 struct sink_config {
     std::string type;
@@ -132,6 +141,7 @@ struct config {
     std::filesystem::path rejects_path = "var/rejects.jsonl";
     spool_config spool;
     dedup_config dedup;
+    metrics_config metrics;
     std::vector<sink_config> sinks;
 };
 

@@ -5,6 +5,7 @@
 
 #include "seshook/event/recent_ids.hpp"
 #include "seshook/http/event_intake.hpp"
+#include "seshook/metrics/endpoint_metrics.hpp"
 #include "seshook/sinks/dispatcher.hpp"
 #include "seshook/spool/spool_writer.hpp"
 
@@ -14,14 +15,16 @@ namespace seshook {
 /// the rest straight to the sinks and answers at once. Nothing survives a crash.
 class memory_intake final : public event_intake {
 public:
-    /// `recent` is null when dedup is off.
-    memory_intake(dispatcher& sinks, recent_ids* recent) : sinks_(sinks), recent_(recent) {}
+    /// `recent` is null when dedup is off; `metrics`, when given, counts the events accepted.
+    memory_intake(dispatcher& sinks, recent_ids* recent, endpoint_metrics* metrics = nullptr)
+        : sinks_(sinks), recent_(recent), metrics_(metrics) {}
 
     void take(std::vector<record_ptr> records, done_fn done) override;
 
 private:
     dispatcher& sinks_;
     recent_ids* recent_;
+    endpoint_metrics* metrics_;
 };
 
 /// The intake of the spool modes: hands the events to the spool writer, whose group commit

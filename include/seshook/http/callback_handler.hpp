@@ -19,6 +19,9 @@
 #include "seshook/auth/secret_check.hpp"
 #include "seshook/config/config.hpp"
 #include "seshook/http/event_intake.hpp"
+#include "seshook/metrics/answer_reason.hpp"
+#include "seshook/metrics/endpoint_metrics.hpp"
+#include "seshook/metrics/status_pages.hpp"
 #include "seshook/sinks/rejects_store.hpp"
 #include "seshook/support/error_reporter.hpp"
 
@@ -26,14 +29,30 @@ namespace seshook {
 
 /// The answer to one HTTP request, independent of the transport.
 struct http_answer {
-    http_answer(unsigned status_code, std::string json_body, std::string allow_methods = {})
-        : status(status_code), body(std::move(json_body)), allow(std::move(allow_methods)) {}
+    http_answer(unsigned status_code, std::string json_body, std::string allow_methods = {},
+                answer_reason why = answer_reason::other)
+        : status(status_code),
+          body(std::move(json_body)),
+          allow(std::move(allow_methods)),
+          reason(why) {}
 
     unsigned status = 200;
-    std::string body;                     // a small JSON document
-    std::string allow;                    // the Allow header of a 405, "" otherwise
-    std::chrono::seconds retry_after{0};  // the Retry-After header when above zero
-    bool close = false;                   // close the connection after answering
+    std::string body;                             // a small JSON document, or the metrics text
+    std::string allow;                            // the Allow header of a 405, "" otherwise
+    std::chrono::seconds retry_after{0};          // the Retry-After header when above zero
+    bool close = false;                           // close the connection after answering
+    answer_reason reason = answer_reason::other;  // why, for the request counter
+    std::string_view content_type = "application/json";  // NOTE: static text only
+};
+
+/// What the handler counts into and which operations pages it serves besides /healthz. Each
+/// part is optional; by default nothing is counted and only /healthz is served.
+struct handler_operations {
+    endpoint_metrics* metrics = nullptr;  // counts answers and repeats
+    const status_pages* pages = nullptr;  // serves /readyz to anyone, and /metrics as below
+    // Serve /metrics here (to a client that may post, with the callbacks' secret when secrets
+    // are required); false when [metrics] listen serves it, and then it is an unknown path.
+    bool serve_metrics = false;
 };
 
 /// What the handler reads of one request that was read whole. The views stay valid until
@@ -119,6 +138,12 @@ public:
 
     const handler_counters& counters() const noexcept { return counters_; }
 
+    /// Counts into and serves what `operations` says; call before the server starts.
+    void use_operations(const handler_operations& operations) { operations_ = operations; }
+
+    /// Returns the metrics that answers are counted into, or null when none are.
+    endpoint_metrics* metrics() const noexcept { return operations_.metrics; }
+
 private:
     // What a request is judged by; swapped whole by update(), never changed in place.
     struct policy {
@@ -139,6 +164,9 @@ private:
     policy_ptr make_policy(const server_config& server, const schema_config& schema,
                            std::chrono::seconds retry_after, const auth_config& auth,
                            const policy* previous) const;
+    std::optional<http_answer> open_page(std::string_view path, boost::beast::http::verb method);
+    bool may_see_metrics(const policy& p, const target_parts& target,
+                         std::string_view authorization) const;
     std::optional<http_answer> admit(const policy& p, const client_address& client,
                                      std::string_view target);
     http_answer answer_not_found(const policy& p, std::string_view target,
@@ -164,6 +192,7 @@ private:
     error_reporter full_errors_{"spool"};
     error_reporter spool_errors_{"spool"};
     handler_counters counters_;
+    handler_operations operations_;
 };
 
 }  // namespace seshook

@@ -18,6 +18,13 @@ class listener;
 class session;
 class session_registry;
 
+/// Listening sockets a service manager handed over (socket activation), to serve on instead of
+/// binding the configured addresses; -1 where none was passed.
+struct passed_listeners {
+    int plain = -1;
+    int tls = -1;
+};
+
 /// The HTTP/1.1 endpoint: a plain listener (unless `[server] listen` is empty) and, with a TLS
 /// context store, an HTTPS listener, both served by the I/O threads that run `io`, with one
 /// session per connection. It knows its live sessions so that stop() can end them gracefully.
@@ -28,9 +35,9 @@ public:
            std::shared_ptr<tls_context_store> tls = nullptr);
     ~server();
 
-    /// Binds every listener and starts accepting; throws std::system_error naming the address
-    /// on failure.
-    void start();
+    /// Binds every listener, or takes over the socket `passed` holds for it, and starts
+    /// accepting; throws std::system_error naming the address or the descriptor on failure.
+    void start(passed_listeners passed = {});
 
     /// Returns the bound address of the plain listener (useful with port 0); an empty endpoint
     /// when there is none.

@@ -86,8 +86,12 @@ public:
     /// events the furthest-behind sink has still to take (at least once).
     std::size_t queued() const;
 
-    /// Returns the sinks, for their names and counters; valid until the sinks are changed
-    /// (add(), replace(), remove()) or the dispatcher is gone.
+    /// Returns, for each sink in the order of sinks(), how many records wait in its queue
+    /// (memory mode), or how many stored events it has still to take (at least once).
+    std::vector<std::size_t> queue_depths() const;
+
+    /// Returns the sinks, for their names and counters; the pointers stay valid as long as the
+    /// dispatcher (a sink replaced or removed is closed, not destroyed, until then).
     std::vector<const sink*> sinks() const;
 
 private:
@@ -96,11 +100,13 @@ private:
     bool wind_down(const std::vector<worker*>& workers, std::chrono::milliseconds grace, bool drain,
                    std::string_view why);
     std::unique_ptr<worker> open_worker(std::unique_ptr<sink> s, std::size_t capacity);
+    void retire(std::unique_ptr<worker> w);
 
     // NOTE: dispatch() and the other readers share the lock; only add(), replace() and
     // remove() take it alone, to change the list. A worker's own state has its own mutex.
     mutable std::shared_mutex workers_mutex_;
     std::vector<std::unique_ptr<worker>> workers_;
+    std::vector<std::unique_ptr<worker>> retired_;  // replaced or removed, stopped and closed
     undeliverable_handler undeliverable_;
     event_spool* spool_ = nullptr;
     bool sync_ = false;

@@ -25,6 +25,7 @@ struct sink_counters {
     std::atomic<std::uint64_t> delivered{0};
     std::atomic<std::uint64_t> dead_lettered{0};
     std::atomic<std::uint64_t> failed{0};
+    std::atomic<std::uint64_t> retried{0};  // attempts made again after a failed one
 };
 
 /// A destination for accepted events. Concrete sinks implement the protected do_* hooks; the
@@ -73,6 +74,9 @@ protected:
     virtual void do_flush(bool /*sync*/) {}
     virtual void do_reopen() {}
     virtual void do_close() {}
+
+    /// Counts one attempt that is about to be made again after a failed one.
+    void count_retry() noexcept { counters_.retried.fetch_add(1, std::memory_order_relaxed); }
 
     /// Reports a failure of this sink through its rate-limited error reporter.
     void report_error(std::string_view what) { errors_.report(what); }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -68,6 +69,13 @@ public:
     /// Returns the payload bytes submitted but not yet committed.
     std::uint64_t pending_bytes() const;
 
+    /// Returns true while the spool cannot be written: the last commit or the last maintenance
+    /// (positions, compaction) failed. Cheap; safe from any thread.
+    bool failing() const noexcept {
+        return commit_failing_.load(std::memory_order_relaxed) ||
+               maintenance_failing_.load(std::memory_order_relaxed);
+    }
+
 private:
     struct submission {
         std::vector<record_ptr> records;
@@ -88,6 +96,8 @@ private:
     std::vector<submission> pending_;
     std::uint64_t pending_bytes_ = 0;
     bool stopping_ = false;
+    std::atomic<bool> commit_failing_{false};
+    std::atomic<bool> maintenance_failing_{false};
     std::thread thread_;
 };
 
