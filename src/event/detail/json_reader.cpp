@@ -23,7 +23,7 @@ constexpr int number_overflow_id = 406;
 // whose object handling rescans the parent after every nested object (quadratic on a body
 // like "[{},{},{},...]").
 class dom_builder final : public nlohmann::json_sax<json> {
-  public:
+public:
     dom_builder(const schema_limits& limits, key_folder fold_event_key)
         : limits_(limits), fold_event_key_(fold_event_key) {}
 
@@ -99,7 +99,7 @@ class dom_builder final : public nlohmann::json_sax<json> {
     /// Returns why reading stopped, when the builder stopped it or the parser reported an error.
     std::optional<schema_rejection>& rejection() noexcept { return rejection_; }
 
-  private:
+private:
     template <typename Value>
     bool add(Value&& value) {
         return place(json(std::forward<Value>(value))) != nullptr;
